@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { ExecutionStatus, FailureMode, HookPoint, HookType, JobId, Outcome, Timestamp } from './vocabulary';
+
+/** Bytes of UTF-8 kept per captured text field; the rest is cut and `truncated` set. */
+export const CAPTURE_LIMIT_BYTES = 64 * 1024;
+
+const logFields = {
+  hookId: z.string().min(1),
+  hookName: z.string().min(1),
+  hookRevision: z.int().min(1),
+  hookType: HookType,
+  hookPoint: HookPoint,
+  jobId: JobId,
+  /** The state-machine execution; null for test runs from the console. */
+  executionId: z.string().nullable(),
+  invocationId: z.string().min(1),
+  /** The hook input as sent; a string when it was too large and cut. */
+  input: z.unknown(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  responseStatus: z.int().nullable(),
+  responseBody: z.string().nullable(),
+  exitCode: z.int().nullable(),
+  status: ExecutionStatus,
+  errorMessage: z.string().nullable(),
+  failureMode: FailureMode,
+  outcome: Outcome,
+  durationMs: z.number().min(0),
+  startedAt: Timestamp,
+  finishedAt: Timestamp,
+  test: z.boolean(),
+};
+
+/** One execution attempt of one hook, as stored and returned. */
+export const ExecutionLog = z.strictObject({
+  id: z.string().min(1),
+  ...logFields,
+  truncated: z.boolean(),
+  expiresAt: Timestamp,
+});
+export type ExecutionLog = z.output<typeof ExecutionLog>;
+
+/** What the engine hands to the log store; the store bounds the text, assigns the id and the expiry. */
+export const ExecutionLogDraft = z.strictObject(logFields);
+export type ExecutionLogDraft = z.output<typeof ExecutionLogDraft>;

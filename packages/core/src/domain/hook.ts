@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import { FailureMode, HookName, HookPoint, ScopeId, ScopeType, Timestamp } from './vocabulary';
+
+const KiB = 1024;
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+const HttpHeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name');
+/** Set by the engine on every request; a hook may not override them. */
+const reservedHeaders = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-length',
+  'content-type',
+  'host',
+  'connection',
+  'transfer-encoding',
+]);
+
+export const SecretRef = z
+  .string()
+  .regex(/^[A-Za-z0-9/_+=.@:-]{1,512}$/, 'must be a secret name or ARN (letters, digits and /_+=.@:-)');
+
+/** Standard Webhooks secret: `whsec_` followed by base64 of at least 24 random bytes. */
+export const SigningSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be "whsec_" followed by base64 of at least 24 bytes');
+
+export const WebhookAuth = z
+  .strictObject({
+    type: z.enum(['bearer', 'basic', 'header']),
+    secretRef: SecretRef,
+    headerName: HttpHeaderName.optional(),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.type === 'header' && !auth.headerName) {
+      ctx.addIssue({ code: 'custom', path: ['headerName'], message: 'is required when type is "header"' });
+    }
+    if (auth.type !== 'header' && auth.headerName) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headerName'],
+        message: 'is only allowed when type is "header"',
+      });
+    }
+  });
+
+const webhookConfigShape = {
+  url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
+  method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
+  headers: z
+    .record(
+      HttpHeaderName,
+      z
+        .string()
+        .max(4 * KiB)
+        .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+    )
+    .superRefine((headers, ctx) => {
+      for (const name of Object.keys(headers)) {
+        if (reservedHeaders.has(name.toLowerCase())) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'is set by stagehooks and cannot be overridden',
+          });
+        }
+      }
+    })
+    .optional(),
+  timeoutSeconds: z.int().min(1).max(60).default(10),
+  retry: z.strictObject({ maxAttempts: z.int().min(1).max(10).default(3) }).optional(),
+  auth: WebhookAuth.optional(),
+};
+
+export const WebhookConfig = z.strictObject(webhookConfigShape);
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+/** What an admin sends: the stored config plus the write-only signing secret. */
+export const WebhookConfigInput = z.strictObject({
+  ...webhookConfigShape,
+  signingSecret: SigningSecret.optional(),
+});
+
+/** A path inside the script store: relative, no `..` segment, no backslash. */
+export const StorePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((path, ctx) => {
+    if (path.startsWith('/'))
+      ctx.addIssue({ code: 'custom', message: 'must be relative to the script store' });
+    if (path.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: 'must not contain ".."' });
+    if (!/^[A-Za-z0-9._/-]+$/.test(path))
+      ctx.addIssue({ code: 'custom', message: 'may only contain letters, digits, ".", "_", "-" and "/"' });
+  });
+
+const EnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be an environment variable name')
+  .refine((name) => !name.startsWith('STAGEHOOKS_'), 'STAGEHOOKS_* variables are set by stagehooks');
+
+const scriptConfigShape = {
+  script: z
+    .string()
+    .min(1)
+    .refine((s) => utf8Bytes(s) <= 64 * KiB, 'must be at most 64 KiB')
+    .optional(),
+  scriptPath: StorePath.optional(),
+  args: z
+    .array(z.string().max(4 * KiB))
+    .max(64)
+    .optional(),
+  env: z.record(EnvName, z.string().max(4 * KiB)).optional(),
+  timeoutSeconds: z.int().min(1).max(900).default(30),
+  isolation: z.enum(['pool', 'task']).default('pool'),
+};
+
+function exactlyOneSource(
+  config: { script?: string | undefined; scriptPath?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (config.script !== undefined && config.scriptPath !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['scriptPath'],
+      message: 'give either script or scriptPath, not both',
+    });
+  } else if (config.script === undefined && config.scriptPath === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['script'], message: 'is required unless scriptPath is given' });
+  }
+}
+
+export const ShellConfig = z.strictObject(scriptConfigShape).superRefine(exactlyOneSource);
+export type ShellConfig = z.infer<typeof ShellConfig>;
+export const PythonConfig = z
+  .strictObject({ ...scriptConfigShape, venv: StorePath.optional() })
+  .superRefine(exactlyOneSource);
+export type PythonConfig = z.infer<typeof PythonConfig>;
+
+const commonFields = {
+  name: HookName,
+  description: z.string().max(1024).default(''),
+  hookPoint: HookPoint,
+  scopeType: ScopeType,
+  scopeId: ScopeId.nullable().optional(),
+  failureMode: FailureMode.default('warn'),
+  sortOrder: z.int().min(-1_000_000).max(1_000_000).default(100),
+  enabled: z.boolean().default(true),
+};
+
+function checkScope(hook: { scopeType: string; scopeId?: string | null | undefined }, ctx: z.RefinementCtx) {
+  if (hook.scopeType === 'studio' && hook.scopeId != null) {
+    ctx.addIssue({ code: 'custom', path: ['scopeId'], message: 'must be absent or null for studio scope' });
+  }
+  if (hook.scopeType !== 'studio' && hook.scopeId == null) {
+    ctx.addIssue({ code: 'custom', path: ['scopeId'], message: `is required for ${hook.scopeType} scope` });
+  }
+}
+
+const typeError = { error: 'must be one of webhook, shell, python' };
+
+const webhookWrite = z.strictObject({
+  ...commonFields,
+  type: z.literal('webhook'),
+  config: WebhookConfigInput,
+});
+const shellWrite = z.strictObject({ ...commonFields, type: z.literal('shell'), config: ShellConfig });
+const pythonWrite = z.strictObject({ ...commonFields, type: z.literal('python'), config: PythonConfig });
+/** Studio hooks have no scope id: absent becomes null. */
+const normaliseScope = <T extends { scopeId?: string | null | undefined }>(hook: T) => ({
+  ...hook,
+  scopeId: hook.scopeId ?? null,
+});
+
+/** Body of a create: everything an admin decides. */
+export const HookCreate = z
+  .discriminatedUnion('type', [webhookWrite, shellWrite, pythonWrite], typeError)
+  .superRefine(checkScope)
+  .transform(normaliseScope);
+export type HookCreate = z.output<typeof HookCreate>;
+export type HookCreateInput = z.input<typeof HookCreate>;
+
+const revision = { revision: z.int().min(1) };
+/** Body of a replace: the same, plus the revision the admin last read (optimistic concurrency). */
+export const HookReplace = z
+  .discriminatedUnion(
+    'type',
+    [webhookWrite.extend(revision), shellWrite.extend(revision), pythonWrite.extend(revision)],
+    typeError,
+  )
+  .superRefine(checkScope)
+  .transform(normaliseScope);
+export type HookReplace = z.output<typeof HookReplace>;
+
+const storedFields = {
+  scopeId: ScopeId.nullable(),
+  id: z.string().min(1).max(64),
+  revision: z.int().min(1),
+  createdBy: z.string().min(1),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+/** A hook as the registry stores and returns it: never holds a secret. */
+export const Hook = z
+  .discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ ...commonFields, ...storedFields, type: z.literal('webhook'), config: WebhookConfig }),
+      z.strictObject({ ...commonFields, ...storedFields, type: z.literal('shell'), config: ShellConfig }),
+      z.strictObject({ ...commonFields, ...storedFields, type: z.literal('python'), config: PythonConfig }),
+    ],
+    typeError,
+  )
+  .superRefine(checkScope);
+export type Hook = z.output<typeof Hook>;

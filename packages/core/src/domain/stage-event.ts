@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { HookPoint, JobId, ScopeId } from './vocabulary';
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+/** `detail` of the pipeline's "Stage Reached" event: the contract between the pipeline and stagehooks. */
+export const StageEventDetail = z.strictObject({
+  hookPoint: HookPoint,
+  jobId: JobId,
+  projectId: ScopeId,
+  sceneTypeId: ScopeId.nullable().optional(),
+  segmentPath: z.string().max(2048).optional(),
+  metadata: JsonObject.default({}),
+  sceneContext: JsonObject.default({}),
+});
+export type StageEventDetail = z.output<typeof StageEventDetail>;
+
+/** What every hook receives: scripts on stdin and in STAGEHOOKS_INPUT_FILE, webhooks as the request body. */
+export const HookInput = z.strictObject({
+  invocationId: z.string().min(1),
+  hookPoint: HookPoint,
+  jobId: JobId,
+  projectId: ScopeId,
+  sceneTypeId: ScopeId.nullable(),
+  segmentPath: z.string().max(2048).nullable(),
+  metadata: JsonObject,
+  sceneContext: JsonObject,
+  hook: z.strictObject({ id: z.string().min(1), name: z.string().min(1), revision: z.int().min(1) }),
+  attempt: z.int().min(1),
+  test: z.boolean(),
+});
+export type HookInput = z.output<typeof HookInput>;

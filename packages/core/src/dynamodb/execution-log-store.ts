@@ -1,0 +1,140 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { monotonicFactory } from 'ulid';
+import { ExecutionLog, type ExecutionLogDraft } from '../domain';
+import {
+  boundDraft,
+  DEFAULT_RETENTION_DAYS,
+  type ExecutionLogStore,
+  expiryOf,
+  type LogListFilter,
+} from '../logs';
+import type { Page } from '../registry';
+import { tableDefinition } from '../table';
+import { translateStoreError } from './errors';
+import { fromItem } from './items';
+import { keys } from './keys';
+import { queryPage, type TableQuery } from './pagination';
+
+export interface DynamoExecutionLogStoreOptions {
+  tableName: string;
+  /** Days a log is kept after the execution finished; default 30. */
+  retentionDays?: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+const TTL = tableDefinition.ttlAttribute;
+
+export class DynamoExecutionLogStore implements ExecutionLogStore {
+  private readonly table: string;
+  private readonly retentionDays: number;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    options: DynamoExecutionLogStoreOptions,
+  ) {
+    this.table = options.tableName;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? monotonicFactory();
+  }
+
+  async append(draft: ExecutionLogDraft): Promise<ExecutionLog> {
+    const id = this.newId();
+    const expiresAt = expiryOf(draft.finishedAt, this.retentionDays);
+    const log: ExecutionLog = { id, ...boundDraft(draft), expiresAt: expiresAt.toISOString() };
+    const item = {
+      pk: keys.executionLog.pk(id),
+      sk: keys.executionLog.sk,
+      gsi1pk: keys.executionLog.gsi1pk(log.hookId),
+      gsi1sk: keys.executionLog.gsi1sk(log.startedAt, id),
+      gsi2pk: keys.executionLog.gsi2pk(log.jobId),
+      gsi2sk: keys.executionLog.gsi2sk(log.startedAt, id),
+      entity: keys.executionLog.entity,
+      [TTL]: Math.floor(expiresAt.getTime() / 1000),
+      ...log,
+    };
+    try {
+      await this.client.send(new PutCommand({ TableName: this.table, Item: item }));
+    } catch (error) {
+      translateStoreError(error, 'append execution log');
+    }
+    return log;
+  }
+
+  async get(id: string): Promise<ExecutionLog | undefined> {
+    try {
+      const { Item } = await this.client.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: { pk: keys.executionLog.pk(id), sk: keys.executionLog.sk },
+        }),
+      );
+      if (!Item || Number(Item[TTL]) <= this.nowSeconds()) return undefined;
+      return fromItem(ExecutionLog, Item, 'execution log');
+    } catch (error) {
+      translateStoreError(error, 'read execution log');
+    }
+  }
+
+  listByHook(hookId: string, filter: LogListFilter = {}): Promise<Page<ExecutionLog>> {
+    return this.list(
+      {
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.executionLog.gsi1pk(hookId) },
+        ScanIndexForward: false,
+      },
+      filter,
+    );
+  }
+
+  listByJob(jobId: string, filter: LogListFilter = {}): Promise<Page<ExecutionLog>> {
+    return this.list(
+      {
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': keys.executionLog.gsi2pk(jobId),
+          ':prefix': keys.executionLog.gsi2skPrefix,
+        },
+      },
+      filter,
+    );
+  }
+
+  /** Adds the retention filter (DynamoDB deletes expired items late) and the status filter. */
+  private async list(
+    query: Omit<TableQuery, 'TableName'>,
+    { status, ...page }: LogListFilter,
+  ): Promise<Page<ExecutionLog>> {
+    const filters = ['#ttl > :now'];
+    const names: Record<string, string> = { '#ttl': TTL };
+    const values: Record<string, unknown> = { ...query.ExpressionAttributeValues, ':now': this.nowSeconds() };
+    if (status) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = status;
+    }
+    const { items, nextCursor } = await queryPage(
+      this.client,
+      {
+        ...query,
+        TableName: this.table,
+        FilterExpression: filters.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+      page,
+      'list execution logs',
+    );
+    const logs = items.map((item) => fromItem(ExecutionLog, item, 'execution log'));
+    return nextCursor ? { items: logs, nextCursor } : { items: logs };
+  }
+
+  private nowSeconds() {
+    return Math.floor(this.now().getTime() / 1000);
+  }
+}

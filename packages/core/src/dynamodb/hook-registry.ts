@@ -1,0 +1,412 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { monotonicFactory } from 'ulid';
+import {
+  Hook,
+  HookAuditEntry,
+  type HookCreate,
+  type HookPoint,
+  type HookReplace,
+  type Scope,
+} from '../domain';
+import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
+import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../registry';
+import { isTransactionCanceled, translateStoreError } from './errors';
+import { fromItem } from './items';
+import { keys } from './keys';
+import { queryAll, queryPage, type TableQuery } from './pagination';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export interface DynamoHookRegistryOptions {
+  tableName: string;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/** Attempts at a write that lost a race (TransactionConflict) before giving the caller the conflict. */
+const WRITE_ATTEMPTS = 3;
+
+const scopeOf = (hook: { scopeType: Hook['scopeType']; scopeId: string | null }) =>
+  ({
+    scopeType: hook.scopeType,
+    scopeId: hook.scopeId,
+  }) as Scope;
+
+export const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** The DynamoDB adapter of the hook registry: every change and its audit entry in one transaction. */
+export class DynamoHookRegistry implements HookRegistry {
+  private readonly table: string;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    options: DynamoHookRegistryOptions,
+  ) {
+    this.table = options.tableName;
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? monotonicFactory();
+  }
+
+  async create(input: HookCreate, actor: string): Promise<HookWriteResult> {
+    const at = this.now().toISOString();
+    const { hook, signingSecret: given } = this.build(input, {
+      id: this.newId(),
+      revision: 1,
+      createdBy: actor,
+      createdAt: at,
+      updatedAt: at,
+    });
+    const signingSecret = hook.type === 'webhook' ? (given ?? newSigningSecret()) : undefined;
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.table,
+          Item: this.hookItem(hook),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      {
+        Put: {
+          TableName: this.table,
+          Item: this.refItem(hook),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+      this.auditPut(hook.id, 'created', actor, at, null, hook),
+    ];
+    if (signingSecret) items.push(this.secretPut(hook.id, signingSecret));
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (isTransactionCanceled(error) && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        throw new HookNameTakenError(
+          hook.name,
+          { ...scopeOf(hook), hookPoint: hook.hookPoint },
+          { cause: error },
+        );
+      }
+      translateStoreError(error, 'create hook');
+    }
+    return signingSecret && !given ? { hook, signingSecret } : { hook };
+  }
+
+  async get(id: string): Promise<Hook | undefined> {
+    // A concurrent rename moves the hook item; read the ref again once if it points at nothing.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const ref = await this.getItem(keys.hookRef.pk(id), keys.hookRef.sk, 'get hook');
+      if (!ref) return undefined;
+      const scope = scopeOf(ref as { scopeType: Hook['scopeType']; scopeId: string | null });
+      const item = await this.getItem(
+        keys.hook.pk(scope),
+        keys.hook.sk(ref.hookPoint as HookPoint, String(ref.name)),
+        'get hook',
+      );
+      if (item) return fromItem(Hook, item, 'hook');
+    }
+    return undefined;
+  }
+
+  async replace(id: string, input: HookReplace, actor: string): Promise<HookWriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      if (!current) throw new HookNotFoundError(id);
+      if (current.revision !== input.revision)
+        throw new StaleRevisionError(id, input.revision, current.revision);
+      const at = this.now().toISOString();
+      const { revision: _expected, ...definition } = input;
+      const { hook, signingSecret: given } = this.build(definition, {
+        id,
+        revision: current.revision + 1,
+        createdBy: current.createdBy,
+        createdAt: current.createdAt,
+        updatedAt: at,
+      });
+      const moved =
+        keys.hook.pk(scopeOf(hook)) !== keys.hook.pk(scopeOf(current)) ||
+        keys.hook.sk(hook.hookPoint, hook.name) !== keys.hook.sk(current.hookPoint, current.name);
+      const sameRevision = {
+        ConditionExpression: '#revision = :revision',
+        ExpressionAttributeNames: { '#revision': 'revision' },
+        ExpressionAttributeValues: { ':revision': current.revision },
+      };
+      const items: TransactItem[] = moved
+        ? [
+            { Delete: { TableName: this.table, Key: this.hookKey(current), ...sameRevision } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: this.hookItem(hook),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.table, Item: this.refItem(hook) } },
+          ]
+        : [{ Put: { TableName: this.table, Item: this.hookItem(hook), ...sameRevision } }];
+      items.push(this.auditPut(id, 'replaced', actor, at, current, hook));
+
+      // The secret follows the type: kept across webhook revisions, rotated when given, dropped otherwise.
+      let created: string | undefined;
+      if (hook.type === 'webhook' && given) items.push(this.secretPut(id, given));
+      if (hook.type === 'webhook' && !given && current.type !== 'webhook') {
+        created = newSigningSecret();
+        items.push(this.secretPut(id, created));
+      }
+      if (hook.type !== 'webhook' && current.type === 'webhook') {
+        items.push({
+          Delete: { TableName: this.table, Key: { pk: keys.hookSecret.pk(id), sk: keys.hookSecret.sk } },
+        });
+      }
+
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return created ? { hook, signingSecret: created } : { hook };
+      } catch (error) {
+        if (!isTransactionCanceled(error)) translateStoreError(error, 'replace hook');
+        const reasons = error.CancellationReasons ?? [];
+        if (moved && reasons[1]?.Code === 'ConditionalCheckFailed') {
+          throw new HookNameTakenError(
+            hook.name,
+            { ...scopeOf(hook), hookPoint: hook.hookPoint },
+            { cause: error },
+          );
+        }
+        const lostRace = reasons.some(
+          (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
+        );
+        // Read again: the winner's revision turns this into a StaleRevisionError (or not found).
+        if (!lostRace || attempt === WRITE_ATTEMPTS) translateStoreError(error, 'replace hook');
+      }
+    }
+  }
+
+  async delete(id: string, actor: string, expectedRevision?: number): Promise<Hook> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(id);
+      if (!current) throw new HookNotFoundError(id);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) {
+        throw new StaleRevisionError(id, expectedRevision, current.revision);
+      }
+      const at = this.now().toISOString();
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: this.hookKey(current),
+                  ConditionExpression: '#revision = :revision',
+                  ExpressionAttributeNames: { '#revision': 'revision' },
+                  ExpressionAttributeValues: { ':revision': current.revision },
+                },
+              },
+              { Delete: { TableName: this.table, Key: { pk: keys.hookRef.pk(id), sk: keys.hookRef.sk } } },
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: { pk: keys.hookSecret.pk(id), sk: keys.hookSecret.sk },
+                },
+              },
+              this.auditPut(id, 'deleted', actor, at, current, null),
+            ],
+          }),
+        );
+        return current;
+      } catch (error) {
+        const lostRace =
+          isTransactionCanceled(error) &&
+          (error.CancellationReasons ?? []).some(
+            (r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict',
+          );
+        if (!lostRace || attempt === WRITE_ATTEMPTS) translateStoreError(error, 'delete hook');
+      }
+    }
+  }
+
+  async list(filter: HookListFilter, page: PageRequest = {}): Promise<Page<Hook>> {
+    const query = this.listQuery(filter);
+    const { items, nextCursor } = await queryPage(this.client, query, page, 'list hooks');
+    const hooks = items.map((item) => fromItem(Hook, item, 'hook'));
+    return nextCursor ? { items: hooks, nextCursor } : { items: hooks };
+  }
+
+  async hooksAt(scope: Scope, hookPoint: HookPoint): Promise<Hook[]> {
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.hook.pk(scope), ':prefix': keys.hook.skPrefix(hookPoint) },
+        ConsistentRead: true,
+      },
+      'resolve hooks',
+    );
+    return items.map((item) => fromItem(Hook, item, 'hook'));
+  }
+
+  async signingSecret(id: string): Promise<string | undefined> {
+    const item = await this.getItem(keys.hookSecret.pk(id), keys.hookSecret.sk, 'read signing secret');
+    return typeof item?.signingSecret === 'string' ? item.signingSecret : undefined;
+  }
+
+  async auditTrail(hookId: string, page: PageRequest = {}): Promise<Page<HookAuditEntry>> {
+    const { items, nextCursor } = await queryPage(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.hookAudit.pk(hookId), ':prefix': keys.hookAudit.skPrefix },
+        ScanIndexForward: false,
+      },
+      page,
+      'read audit trail',
+    );
+    const entries = items.map((item) => fromItem(HookAuditEntry, item, 'audit entry'));
+    return nextCursor ? { items: entries, nextCursor } : { items: entries };
+  }
+
+  /** Chooses the query that serves a filter: the scope partition when a scope is named, else the catalog. */
+  private listQuery(filter: HookListFilter): TableQuery {
+    const { scopeType, scopeId, hookPoint, enabled } = filter;
+    if (scopeId !== undefined && scopeType === undefined) {
+      throw new ValidationError('hook filter', [{ path: 'scopeId', message: 'needs scopeType' }]);
+    }
+    if (scopeType === 'studio' && scopeId !== undefined) {
+      throw new ValidationError('hook filter', [
+        { path: 'scopeId', message: 'must be absent for studio scope' },
+      ]);
+    }
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    if (enabled !== undefined) {
+      filters.push('#enabled = :enabled');
+      names['#enabled'] = 'enabled';
+      values[':enabled'] = enabled;
+    }
+    let keyQuery: Pick<TableQuery, 'IndexName' | 'KeyConditionExpression'>;
+    if (scopeType === 'studio' || scopeId !== undefined) {
+      const scope = { scopeType, scopeId: scopeId ?? null } as Scope;
+      keyQuery = { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)' };
+      values[':pk'] = keys.hook.pk(scope);
+      values[':prefix'] = keys.hook.skPrefix(hookPoint);
+    } else {
+      keyQuery = { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk' };
+      values[':pk'] = keys.hook.gsi1pk();
+      if (hookPoint) {
+        keyQuery.KeyConditionExpression += ' AND begins_with(gsi1sk, :prefix)';
+        values[':prefix'] = keys.hook.gsi1skPrefix(hookPoint, scopeType);
+      } else if (scopeType) {
+        filters.push('#scopeType = :scopeType');
+        names['#scopeType'] = 'scopeType';
+        values[':scopeType'] = scopeType;
+      }
+    }
+    return {
+      TableName: this.table,
+      ...keyQuery,
+      ...(filters.length > 0 && { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /** Validates the stored shape and splits off the write-only signing secret. */
+  private build(
+    input: HookCreate | Omit<HookReplace, 'revision'>,
+    meta: Pick<Hook, 'id' | 'revision' | 'createdBy' | 'createdAt' | 'updatedAt'>,
+  ): { hook: Hook; signingSecret?: string } {
+    const { signingSecret, ...config } = input.config as typeof input.config & { signingSecret?: string };
+    const hook = fromItem(Hook, { ...input, config, ...meta }, 'hook');
+    return signingSecret ? { hook, signingSecret } : { hook };
+  }
+
+  private hookKey(hook: Hook) {
+    return { pk: keys.hook.pk(scopeOf(hook)), sk: keys.hook.sk(hook.hookPoint, hook.name) };
+  }
+
+  private hookItem(hook: Hook) {
+    return {
+      ...this.hookKey(hook),
+      gsi1pk: keys.hook.gsi1pk(),
+      gsi1sk: keys.hook.gsi1sk(hook.hookPoint, scopeOf(hook), hook.name),
+      entity: keys.hook.entity,
+      ...hook,
+    };
+  }
+
+  private refItem(hook: Hook) {
+    return {
+      pk: keys.hookRef.pk(hook.id),
+      sk: keys.hookRef.sk,
+      entity: keys.hookRef.entity,
+      scopeType: hook.scopeType,
+      scopeId: hook.scopeId,
+      hookPoint: hook.hookPoint,
+      name: hook.name,
+    };
+  }
+
+  private secretPut(id: string, signingSecret: string): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: keys.hookSecret.pk(id),
+          sk: keys.hookSecret.sk,
+          entity: keys.hookSecret.entity,
+          signingSecret,
+        },
+      },
+    };
+  }
+
+  private auditPut(
+    hookId: string,
+    action: HookAuditEntry['action'],
+    actor: string,
+    at: string,
+    before: Hook | null,
+    after: Hook | null,
+  ): TransactItem {
+    const entry: HookAuditEntry = {
+      id: this.newId(),
+      entityType: 'hook',
+      entityId: hookId,
+      action,
+      actor,
+      at,
+      before,
+      after,
+    };
+    return {
+      Put: {
+        TableName: this.table,
+        Item: {
+          pk: keys.hookAudit.pk(hookId),
+          sk: keys.hookAudit.sk(at, entry.id),
+          entity: keys.hookAudit.entity,
+          ...entry,
+        },
+      },
+    };
+  }
+
+  private async getItem(pk: string, sk: string, operation: string) {
+    try {
+      const result = await this.client.send(
+        new GetCommand({ TableName: this.table, Key: { pk, sk }, ConsistentRead: true }),
+      );
+      return result.Item;
+    } catch (error) {
+      translateStoreError(error, operation);
+    }
+  }
+}

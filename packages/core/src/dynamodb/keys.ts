@@ -1,0 +1,49 @@
+/**
+ * Entities of the single table and their key templates: every access pattern reads off this file
+ * (docs/data-model.md lists them with the query that serves each).
+ */
+import type { HookPoint, Scope, ScopeType } from '../domain';
+
+const scopeKey = (scopeType: ScopeType, scopeId: string | null) =>
+  scopeId === null ? `SCOPE#${scopeType}` : `SCOPE#${scopeType}#${scopeId}`;
+
+export const HOOK_CATALOG = 'HOOKS';
+
+export const keys = {
+  /** A hook lives in its scope's partition: name uniqueness is the key itself, resolution one query. */
+  hook: {
+    entity: 'hook',
+    pk: (scope: Scope) => scopeKey(scope.scopeType, scope.scopeId),
+    sk: (hookPoint: HookPoint, name: string) => `HOOK#${hookPoint}#${name}`,
+    skPrefix: (hookPoint?: HookPoint) => (hookPoint ? `HOOK#${hookPoint}#` : 'HOOK#'),
+    /** gsi1: the catalog of all hooks, by point then scope then name. */
+    gsi1pk: () => HOOK_CATALOG,
+    gsi1sk: (hookPoint: HookPoint, scope: Scope, name: string) =>
+      `${hookPoint}#${scope.scopeType}#${scope.scopeId ?? '-'}#${name}`,
+    gsi1skPrefix: (hookPoint: HookPoint, scopeType?: ScopeType) =>
+      scopeType ? `${hookPoint}#${scopeType}#` : `${hookPoint}#`,
+  },
+  /** From a hook id to the hook's current place (scope, point, name change on replace). */
+  hookRef: { entity: 'hookRef', pk: (hookId: string) => `HOOK#${hookId}`, sk: 'REF' },
+  /** A webhook's signing secret: write-only, never in a hook read or a log. */
+  hookSecret: { entity: 'hookSecret', pk: (hookId: string) => `HOOK#${hookId}`, sk: 'SECRET' },
+  /** Audit entries sit beside the ref, so they outlive the hook. */
+  hookAudit: {
+    entity: 'hookAudit',
+    pk: (hookId: string) => `HOOK#${hookId}`,
+    sk: (at: string, id: string) => `AUDIT#${at}#${id}`,
+    skPrefix: 'AUDIT#',
+  },
+  executionLog: {
+    entity: 'executionLog',
+    pk: (logId: string) => `LOG#${logId}`,
+    sk: 'LOG',
+    /** gsi1: a hook's logs, newest first when read backwards. */
+    gsi1pk: (hookId: string) => `HOOKLOGS#${hookId}`,
+    gsi1sk: (startedAt: string, logId: string) => `${startedAt}#${logId}`,
+    /** gsi2: a job's logs, in start order. */
+    gsi2pk: (jobId: string) => `JOB#${jobId}`,
+    gsi2sk: (startedAt: string, logId: string) => `LOG#${startedAt}#${logId}`,
+    gsi2skPrefix: 'LOG#',
+  },
+} as const;

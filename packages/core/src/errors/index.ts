@@ -1,0 +1,97 @@
+/**
+ * Every error stagehooks raises on purpose. HTTP-facing errors carry `statusCode`; only those
+ * below 500 are shown to clients as they are.
+ */
+export class StagehooksError extends Error {
+  override name = 'StagehooksError';
+  readonly statusCode: number = 500;
+}
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `config.timeoutSeconds`; empty for the whole input. */
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends StagehooksError {
+  override name = 'ValidationError';
+  override readonly statusCode = 400;
+  constructor(
+    readonly subject: string,
+    readonly issues: FieldIssue[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      `invalid ${subject}: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`,
+      options,
+    );
+  }
+}
+
+export class NotFoundError extends StagehooksError {
+  override name = 'NotFoundError';
+  override readonly statusCode = 404;
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`${entity} ${id} not found`);
+  }
+}
+
+export class HookNotFoundError extends NotFoundError {
+  override name = 'HookNotFoundError';
+  constructor(id: string) {
+    super('hook', id);
+  }
+}
+
+export class ConflictError extends StagehooksError {
+  override name = 'ConflictError';
+  override readonly statusCode = 409;
+}
+
+export class HookNameTakenError extends ConflictError {
+  override name = 'HookNameTakenError';
+  constructor(
+    readonly hookName: string,
+    readonly scope: { scopeType: string; scopeId: string | null; hookPoint: string },
+    options?: ErrorOptions,
+  ) {
+    const where = scope.scopeId === null ? scope.scopeType : `${scope.scopeType} ${scope.scopeId}`;
+    super(`a hook named "${hookName}" already exists at ${where} for ${scope.hookPoint}`, options);
+  }
+}
+
+export class StaleRevisionError extends ConflictError {
+  override name = 'StaleRevisionError';
+  constructor(
+    readonly hookId: string,
+    readonly expectedRevision: number,
+    readonly currentRevision: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `hook ${hookId} is at revision ${currentRevision}, not ${expectedRevision}: reload it and apply your change again`,
+      options,
+    );
+  }
+}
+
+/** A store request failed in a way the domain has no word for; details stay in `cause`. */
+export class StoreError extends StagehooksError {
+  override name = 'StoreError';
+  constructor(operation: string, options?: ErrorOptions) {
+    super(`the store request failed (${operation})`, options);
+  }
+}
+
+/** The store could not be reached or refused the request (throttling, service errors): nothing was written. */
+export class StoreUnavailableError extends StoreError {
+  override name = 'StoreUnavailableError';
+  override readonly statusCode = 503;
+  constructor(operation: string, options?: ErrorOptions) {
+    super(operation, options);
+    this.message = `the store is unavailable (${operation}); nothing was written, try again`;
+  }
+}

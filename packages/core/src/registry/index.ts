@@ -1,0 +1,45 @@
+import type { Hook, HookAuditEntry, HookCreate, HookPoint, HookReplace, Scope, ScopeType } from '../domain';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back as `cursor` for the next page. Absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  /** 1-100; default 50. */
+  limit?: number | undefined;
+}
+
+export interface HookListFilter {
+  scopeType?: ScopeType | undefined;
+  scopeId?: string | undefined;
+  hookPoint?: HookPoint | undefined;
+  enabled?: boolean | undefined;
+}
+
+export interface HookWriteResult {
+  hook: Hook;
+  /** Only when the write created a webhook's signing secret: shown once, never readable again. */
+  signingSecret?: string;
+}
+
+/** The hook registry port: what the domain needs from storage. */
+export interface HookRegistry {
+  create(input: HookCreate, actor: string): Promise<HookWriteResult>;
+  /** Undefined when there is no such hook. */
+  get(id: string): Promise<Hook | undefined>;
+  /** Full replace; throws StaleRevisionError unless `input.revision` is the stored one. */
+  replace(id: string, input: HookReplace, actor: string): Promise<HookWriteResult>;
+  /** Throws HookNotFoundError, or StaleRevisionError when `expectedRevision` is given and stale. */
+  delete(id: string, actor: string, expectedRevision?: number): Promise<Hook>;
+  list(filter: HookListFilter, page?: PageRequest): Promise<Page<Hook>>;
+  /** Every hook (enabled or not) defined directly at one scope for one hook point: one query. */
+  hooksAt(scope: Scope, hookPoint: HookPoint): Promise<Hook[]>;
+  signingSecret(id: string): Promise<string | undefined>;
+  auditTrail(hookId: string, page?: PageRequest): Promise<Page<HookAuditEntry>>;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;

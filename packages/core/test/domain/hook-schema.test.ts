@@ -1,0 +1,267 @@
+import { readFileSync } from 'node:fs';
+import {
+  ExecutionLogDraft,
+  Hook,
+  HookCreate,
+  HookReplace,
+  parseOrThrow,
+  StageEventDetail,
+  safeParseFields,
+} from '@stagehooks/core/domain';
+import { ValidationError } from '@stagehooks/core/errors';
+import { describe, expect, it } from 'vitest';
+
+const valid = {
+  name: 'color_grade',
+  type: 'shell',
+  hookPoint: 'post_segment',
+  scopeType: 'project',
+  scopeId: 'p1',
+  config: { script: 'exit 0' },
+};
+const webhook = { ...valid, type: 'webhook', config: { url: 'https://hooks.example.com/grade' } };
+
+describe('HookCreate', () => {
+  it('fills the defaults DESIGN.md names', () => {
+    // Act
+    const shell = HookCreate.parse(valid);
+    const hook = HookCreate.parse(webhook);
+
+    // Assess
+    expect(shell).toMatchObject({ failureMode: 'warn', enabled: true, sortOrder: 100, description: '' });
+    expect(shell.config).toEqual({ script: 'exit 0', timeoutSeconds: 30, isolation: 'pool' });
+    expect(hook.config).toEqual({
+      url: 'https://hooks.example.com/grade',
+      method: 'POST',
+      timeoutSeconds: 10,
+    });
+  });
+
+  it('normalises an absent studio scope id to null', () => {
+    expect(HookCreate.parse({ ...valid, scopeType: 'studio', scopeId: undefined }).scopeId).toBeNull();
+  });
+
+  it('accepts every documented option of each type', () => {
+    const full = [
+      {
+        ...webhook,
+        config: {
+          url: 'http://hooks.example.com:8080/x?y=1',
+          method: 'PUT',
+          headers: { 'X-Studio': 'acme' },
+          timeoutSeconds: 60,
+          retry: { maxAttempts: 10 },
+          auth: { type: 'header', secretRef: 'studio/hook-token', headerName: 'X-Token' },
+          signingSecret: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+        },
+      },
+      {
+        ...valid,
+        config: {
+          scriptPath: 'grading/apply.sh',
+          args: ['--fast'],
+          env: { LUT: 'warm' },
+          timeoutSeconds: 900,
+          isolation: 'task',
+        },
+      },
+      { ...valid, type: 'python', config: { script: 'print(1)', venv: 'venvs/grading' } },
+    ];
+    for (const input of full) expect(safeParseFields(HookCreate, input)).toMatchObject({ success: true });
+  });
+
+  const invalid: Array<[string, Record<string, unknown>, string, RegExp]> = [
+    ['an unknown type', { ...valid, type: 'perl' }, 'type', /one of webhook, shell, python/],
+    ['an unknown hook point', { ...valid, hookPoint: 'post_render' }, 'hookPoint', /post_variant/],
+    ['an unknown scope type', { ...valid, scopeType: 'team' }, 'scopeType', /studio/],
+    ['an unknown failure mode', { ...valid, failureMode: 'explode' }, 'failureMode', /block/],
+    ['a missing config', { ...valid, config: undefined }, 'config', /is required/],
+    [
+      'a config of another type',
+      { ...valid, config: { url: 'https://a.example.com' } },
+      'config.url',
+      /not a known field/,
+    ],
+    [
+      'neither script nor scriptPath',
+      { ...valid, config: { args: [] } },
+      'config.script',
+      /unless scriptPath/,
+    ],
+    [
+      'both script and scriptPath',
+      { ...valid, config: { script: 'x', scriptPath: 'a.sh' } },
+      'config.scriptPath',
+      /not both/,
+    ],
+    [
+      '".." in scriptPath',
+      { ...valid, config: { scriptPath: 'lib/../../etc/passwd' } },
+      'config.scriptPath',
+      /\.\./,
+    ],
+    [
+      'an absolute scriptPath',
+      { ...valid, config: { scriptPath: '/etc/passwd' } },
+      'config.scriptPath',
+      /relative/,
+    ],
+    [
+      'a script timeout over 900 s',
+      { ...valid, config: { script: 'x', timeoutSeconds: 901 } },
+      'config.timeoutSeconds',
+      /900/,
+    ],
+    [
+      'a webhook timeout over 60 s',
+      { ...webhook, config: { url: 'https://a.example.com', timeoutSeconds: 61 } },
+      'config.timeoutSeconds',
+      /60/,
+    ],
+    [
+      'a fractional timeout',
+      { ...valid, config: { script: 'x', timeoutSeconds: 1.5 } },
+      'config.timeoutSeconds',
+      /int/,
+    ],
+    [
+      'more than 10 attempts',
+      { ...webhook, config: { url: 'https://a.example.com', retry: { maxAttempts: 11 } } },
+      'config.retry.maxAttempts',
+      /10/,
+    ],
+    [
+      'a script over 64 KiB',
+      { ...valid, config: { script: 'x'.repeat(64 * 1024 + 1) } },
+      'config.script',
+      /64 KiB/,
+    ],
+    ['a name with capitals and spaces', { ...valid, name: 'Color Grade' }, 'name', /a-z0-9/],
+    ['a name over 64 characters', { ...valid, name: 'a'.repeat(65) }, 'name', /a-z0-9/],
+    ['an unknown field', { ...valid, colour: 'red' }, 'colour', /not a known field/],
+    [
+      'an unknown config field',
+      { ...valid, config: { script: 'x', shell: 'zsh' } },
+      'config.shell',
+      /not a known field/,
+    ],
+    [
+      'a file:// webhook URL',
+      { ...webhook, config: { url: 'file:///etc/passwd' } },
+      'config.url',
+      /http or https/,
+    ],
+    [
+      'a non-URL webhook',
+      { ...webhook, config: { url: 'hooks.example.com' } },
+      'config.url',
+      /http or https/,
+    ],
+    [
+      'a signature header override',
+      { ...webhook, config: { url: 'https://a.example.com', headers: { 'webhook-signature': 'x' } } },
+      'config.headers.webhook-signature',
+      /set by stagehooks/,
+    ],
+    [
+      'a header auth without its name',
+      { ...webhook, config: { url: 'https://a.example.com', auth: { type: 'header', secretRef: 's' } } },
+      'config.auth.headerName',
+      /required/,
+    ],
+    [
+      'a malformed signing secret',
+      { ...webhook, config: { url: 'https://a.example.com', signingSecret: 'hunter2' } },
+      'config.signingSecret',
+      /whsec_/,
+    ],
+    [
+      'a reserved env name',
+      { ...valid, config: { script: 'x', env: { STAGEHOOKS_JOB_ID: 'x' } } },
+      'config.env.STAGEHOOKS_JOB_ID',
+      /set by stagehooks/,
+    ],
+    ['a project hook without scope id', { ...valid, scopeId: undefined }, 'scopeId', /required for project/],
+    ['a studio hook with a scope id', { ...valid, scopeType: 'studio' }, 'scopeId', /studio/],
+    ['a scope id with "#"', { ...valid, scopeId: 'p#1' }, 'scopeId', /letters, digits/],
+    ['a string sortOrder', { ...valid, sortOrder: '10' }, 'sortOrder', /number/],
+  ];
+
+  it.each(invalid)('rejects %s, naming the field', (_case, input, path, message) => {
+    // Act
+    const result = safeParseFields(HookCreate, input);
+
+    // Assess
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+
+  it('throws a ValidationError that lists every field', () => {
+    const act = () => parseOrThrow(HookCreate, { ...valid, name: 'Bad', failureMode: 'x' }, 'hook');
+    expect(act).toThrow(ValidationError);
+    try {
+      act();
+    } catch (error) {
+      expect((error as ValidationError).issues.map((i) => i.path).sort()).toEqual(['failureMode', 'name']);
+      expect((error as ValidationError).statusCode).toBe(400);
+    }
+  });
+});
+
+describe('HookReplace', () => {
+  it('requires the revision the admin last read', () => {
+    const result = safeParseFields(HookReplace, valid);
+    expect(result).toMatchObject({ success: false, issues: [{ path: 'revision', message: 'is required' }] });
+    expect(HookReplace.parse({ ...valid, revision: 3 }).revision).toBe(3);
+  });
+});
+
+describe('Hook (stored)', () => {
+  it('never holds a signing secret', () => {
+    const stored = {
+      ...HookCreate.parse(webhook),
+      id: '01J0000000000000000000000',
+      revision: 1,
+      createdBy: 'alice',
+      createdAt: '2026-11-20T12:00:00.000Z',
+      updatedAt: '2026-11-20T12:00:00.000Z',
+    };
+    expect(Hook.safeParse(stored).success).toBe(true);
+    const withSecret = { ...stored, config: { ...stored.config, signingSecret: `whsec_${'a'.repeat(40)}` } };
+    expect(safeParseFields(Hook, withSecret)).toMatchObject({
+      success: false,
+      issues: [{ path: 'config.signingSecret', message: 'is not a known field' }],
+    });
+  });
+});
+
+describe('StageEventDetail', () => {
+  const event = JSON.parse(
+    readFileSync(new URL('../../../../test/events/stage-reached.json', import.meta.url), 'utf8'),
+  );
+
+  it('parses the pipeline event fixture', () => {
+    expect(StageEventDetail.parse(event.detail)).toMatchObject({
+      hookPoint: 'post_segment',
+      jobId: 'job-42',
+      sceneTypeId: 'st-dance',
+    });
+  });
+
+  it('defaults metadata and sceneContext, rejects unknown fields and bad points', () => {
+    expect(StageEventDetail.parse({ hookPoint: 'pre_segment', jobId: 'j', projectId: 'p' })).toMatchObject({
+      metadata: {},
+      sceneContext: {},
+    });
+    const result = safeParseFields(StageEventDetail, { ...event.detail, hookPoint: 'post_render', extra: 1 });
+    expect(result.success ? [] : result.issues.map((i) => i.path).sort()).toEqual(['extra', 'hookPoint']);
+  });
+});
+
+describe('ExecutionLogDraft', () => {
+  it('rejects a status outside the vocabulary', () => {
+    const result = safeParseFields(ExecutionLogDraft.pick({ status: true }), { status: 'crashed' });
+    expect(result).toMatchObject({ success: false, issues: [{ path: 'status' }] });
+  });
+});
