@@ -44,13 +44,17 @@ export async function ensureTable(
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
+  let active = false;
   try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    const created = await client.send(new CreateTableCommand(createTableInput(tableName)));
+    // DynamoDB Local creates tables active at once; AWS takes a while.
+    active = created.TableDescription?.TableStatus === 'ACTIVE';
   } catch (error) {
     // Another process created it between our describe and create.
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1 }, { TableName: tableName });
+  if (!active)
+    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1 }, { TableName: tableName });
   await client.send(
     new UpdateTimeToLiveCommand({
       TableName: tableName,

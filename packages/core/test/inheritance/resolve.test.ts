@@ -1,0 +1,176 @@
+import { DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
+import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
+import { createTestTable, localDynamoClient } from '@test/dynamodb';
+import { hookCreate } from '@test/hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let table: Awaited<ReturnType<typeof createTestTable>>;
+let registry: DynamoHookRegistry;
+const commands: string[] = [];
+
+beforeAll(async () => {
+  table = await createTestTable();
+  // A client of its own that records every command, to count what one resolution costs.
+  const counted = localDynamoClient();
+  counted.middlewareStack.add(
+    (next, context) => (args) => {
+      commands.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  registry = new DynamoHookRegistry(documentClient(counted), { tableName: table.tableName });
+});
+afterAll(() => table.drop());
+
+const define = (fields: Record<string, unknown>) =>
+  registry.create(hookCreate(fields), 'alice').then((r) => r.hook);
+const resolve = (request: Parameters<typeof resolveEffectiveHooks>[1]) =>
+  resolveEffectiveHooks(registry, request);
+const summary = async (request: Parameters<typeof resolveEffectiveHooks>[1]) =>
+  (await resolve(request)).map(
+    (e) => `${e.hook.name}@${e.source.scopeType}${e.inherited ? '(inherited)' : ''}`,
+  );
+
+describe('resolveEffectiveHooks against DynamoDB Local', () => {
+  it('returns studio hooks alone when nothing overrides them', async () => {
+    await define({
+      name: 'notify',
+      hookPoint: 'pre_concatenation',
+      type: 'webhook',
+      config: { url: 'https://hooks.example.com/n' },
+    });
+    expect(await summary({ hookPoint: 'pre_concatenation', projectId: 'p-none' })).toEqual([
+      'notify@studio(inherited)',
+    ]);
+    expect(await summary({ hookPoint: 'pre_concatenation' })).toEqual(['notify@studio']);
+  });
+
+  it('lets a project override a studio hook and a scene type override the project', async () => {
+    // Prepare
+    const s = await define({ name: 'grade', scopeType: 'studio', hookPoint: 'post_variant' });
+    const p = await define({
+      name: 'grade',
+      scopeType: 'project',
+      scopeId: 'p1',
+      hookPoint: 'post_variant',
+      failureMode: 'block',
+    });
+    const t = await define({
+      name: 'grade',
+      scopeType: 'scene_type',
+      scopeId: 'st-dance',
+      hookPoint: 'post_variant',
+    });
+
+    // Act
+    const forProject = await resolve({ hookPoint: 'post_variant', projectId: 'p1' });
+    const forScene = await resolve({ hookPoint: 'post_variant', projectId: 'p1', sceneTypeId: 'st-dance' });
+    const otherProject = await resolve({
+      hookPoint: 'post_variant',
+      projectId: 'p2',
+      sceneTypeId: 'st-other',
+    });
+
+    // Assess
+    expect(forProject).toEqual([
+      {
+        hook: p,
+        source: { scopeType: 'project', scopeId: 'p1' },
+        inherited: false,
+        overrides: [{ scopeType: 'studio', scopeId: null, hookId: s.id }],
+      },
+    ]);
+    expect(forScene.map((e) => [e.hook.id, e.overrides.map((o) => o.hookId)])).toEqual([
+      [t.id, [p.id, s.id]],
+    ]);
+    expect(otherProject.map((e) => [e.hook.id, e.inherited])).toEqual([[s.id, true]]);
+  });
+
+  it('lets a disabled project hook switch off a studio hook, and never runs disabled hooks', async () => {
+    await define({ name: 'watermark', hookPoint: 'post_delivery' });
+    await define({
+      name: 'watermark',
+      scopeType: 'project',
+      scopeId: 'p-quiet',
+      hookPoint: 'post_delivery',
+      enabled: false,
+    });
+    await define({
+      name: 'archive',
+      scopeType: 'project',
+      scopeId: 'p-quiet',
+      hookPoint: 'post_delivery',
+      enabled: false,
+    });
+    expect(await summary({ hookPoint: 'post_delivery', projectId: 'p-quiet' })).toEqual([]);
+    expect(await summary({ hookPoint: 'post_delivery', projectId: 'p-loud' })).toEqual([
+      'watermark@studio(inherited)',
+    ]);
+  });
+
+  it('orders the effective set by sortOrder then name across levels', async () => {
+    await define({ name: 'zeta', hookPoint: 'pre_segment', sortOrder: 10 });
+    await define({ name: 'alpha', hookPoint: 'pre_segment', sortOrder: 20 });
+    await define({
+      name: 'beta',
+      scopeType: 'project',
+      scopeId: 'p-order',
+      hookPoint: 'pre_segment',
+      sortOrder: 10,
+    });
+    await define({
+      name: 'first',
+      scopeType: 'scene_type',
+      scopeId: 'st-order',
+      hookPoint: 'pre_segment',
+      sortOrder: 1,
+    });
+    expect(
+      await summary({ hookPoint: 'pre_segment', projectId: 'p-order', sceneTypeId: 'st-order' }),
+    ).toEqual([
+      'first@scene_type',
+      'beta@project(inherited)',
+      'zeta@studio(inherited)',
+      'alpha@studio(inherited)',
+    ]);
+  });
+
+  it('keeps hook points apart', async () => {
+    await define({
+      name: 'segment_only',
+      scopeType: 'project',
+      scopeId: 'p-points',
+      hookPoint: 'post_segment',
+    });
+    const names = (await resolve({ hookPoint: 'pre_segment', projectId: 'p-points' })).map(
+      (e) => e.hook.name,
+    );
+    expect(names).not.toContain('segment_only');
+    expect(
+      (await resolve({ hookPoint: 'post_segment', projectId: 'p-points' })).map((e) => e.hook.name),
+    ).toContain('segment_only');
+  });
+
+  it('costs one query per scope level, whatever the registry holds', async () => {
+    // Prepare: more hooks in unrelated scopes
+    for (let i = 0; i < 20; i++)
+      await define({
+        name: `noise_${i}`,
+        scopeType: 'project',
+        scopeId: `p-noise-${i % 4}`,
+        hookPoint: 'post_segment',
+      });
+    commands.length = 0;
+
+    // Act
+    await resolve({ hookPoint: 'post_segment', projectId: 'p1', sceneTypeId: 'st-dance' });
+    const threeLevels = [...commands];
+    commands.length = 0;
+    await resolve({ hookPoint: 'post_segment', projectId: 'p1' });
+
+    // Assess
+    expect(threeLevels).toEqual(['QueryCommand', 'QueryCommand', 'QueryCommand']);
+    expect(commands).toEqual(['QueryCommand', 'QueryCommand']);
+  });
+});
