@@ -17,6 +17,7 @@ import {
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
 import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../registry';
 import { isTransactionCanceled, translateStoreError } from './errors';
+import { hookItem, hookKey, refItem, scopeOf } from './hook-items';
 import { fromItem } from './items';
 import { keys } from './keys';
 import { queryAll, queryPage, type TableQuery } from './pagination';
@@ -31,12 +32,6 @@ export interface DynamoHookRegistryOptions {
 
 /** Attempts at a write that lost a race (TransactionConflict) before giving the caller the conflict. */
 const WRITE_ATTEMPTS = 3;
-
-const scopeOf = (hook: { scopeType: Hook['scopeType']; scopeId: string | null }) =>
-  ({
-    scopeType: hook.scopeType,
-    scopeId: hook.scopeId,
-  }) as Scope;
 
 export const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -69,14 +64,14 @@ export class DynamoHookRegistry implements HookRegistry {
       {
         Put: {
           TableName: this.table,
-          Item: this.hookItem(hook),
+          Item: hookItem(hook),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
       {
         Put: {
           TableName: this.table,
-          Item: this.refItem(hook),
+          Item: refItem(hook),
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
@@ -139,17 +134,17 @@ export class DynamoHookRegistry implements HookRegistry {
       };
       const items: TransactItem[] = moved
         ? [
-            { Delete: { TableName: this.table, Key: this.hookKey(current), ...sameRevision } },
+            { Delete: { TableName: this.table, Key: hookKey(current), ...sameRevision } },
             {
               Put: {
                 TableName: this.table,
-                Item: this.hookItem(hook),
+                Item: hookItem(hook),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: { TableName: this.table, Item: this.refItem(hook) } },
+            { Put: { TableName: this.table, Item: refItem(hook) } },
           ]
-        : [{ Put: { TableName: this.table, Item: this.hookItem(hook), ...sameRevision } }];
+        : [{ Put: { TableName: this.table, Item: hookItem(hook), ...sameRevision } }];
       items.push(this.auditPut(id, 'replaced', actor, at, current, hook));
 
       // The secret follows the type: kept across webhook revisions, rotated when given, dropped otherwise.
@@ -202,7 +197,7 @@ export class DynamoHookRegistry implements HookRegistry {
               {
                 Delete: {
                   TableName: this.table,
-                  Key: this.hookKey(current),
+                  Key: hookKey(current),
                   ConditionExpression: '#revision = :revision',
                   ExpressionAttributeNames: { '#revision': 'revision' },
                   ExpressionAttributeValues: { ':revision': current.revision },
@@ -326,32 +321,6 @@ export class DynamoHookRegistry implements HookRegistry {
     const { signingSecret, ...config } = input.config as typeof input.config & { signingSecret?: string };
     const hook = fromItem(Hook, { ...input, config, ...meta }, 'hook');
     return signingSecret ? { hook, signingSecret } : { hook };
-  }
-
-  private hookKey(hook: Hook) {
-    return { pk: keys.hook.pk(scopeOf(hook)), sk: keys.hook.sk(hook.hookPoint, hook.name) };
-  }
-
-  private hookItem(hook: Hook) {
-    return {
-      ...this.hookKey(hook),
-      gsi1pk: keys.hook.gsi1pk(),
-      gsi1sk: keys.hook.gsi1sk(hook.hookPoint, scopeOf(hook), hook.name),
-      entity: keys.hook.entity,
-      ...hook,
-    };
-  }
-
-  private refItem(hook: Hook) {
-    return {
-      pk: keys.hookRef.pk(hook.id),
-      sk: keys.hookRef.sk,
-      entity: keys.hookRef.entity,
-      scopeType: hook.scopeType,
-      scopeId: hook.scopeId,
-      hookPoint: hook.hookPoint,
-      name: hook.name,
-    };
   }
 
   private secretPut(id: string, signingSecret: string): TransactItem {
