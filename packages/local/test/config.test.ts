@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { loadLocalConfig } from '@stagehooks/local/config';
+import { describe, expect, it } from 'vitest';
+
+describe('loadLocalConfig', () => {
+  it('uses the ports and folder DESIGN.md fixes when nothing is set', () => {
+    expect(loadLocalConfig({})).toEqual({
+      home: resolve('.stagehooks'),
+      dataDir: { dynamodb: resolve('.stagehooks', 'dynamodb') },
+      ports: { api: 4100, aws: 4101, dynamodb: 4102 },
+      tableName: 'stagehooks',
+      logRetentionDays: 30,
+    });
+  });
+
+  it('takes every setting from the environment', () => {
+    const config = loadLocalConfig({
+      STAGEHOOKS_HOME: '/tmp/sh',
+      STAGEHOOKS_PORT: '5100',
+      STAGEHOOKS_AWS_PORT: '5101',
+      STAGEHOOKS_DYNAMODB_PORT: '5102',
+      STAGEHOOKS_TABLE: 'other',
+      STAGEHOOKS_LOG_RETENTION_DAYS: '7',
+    });
+    expect(config).toMatchObject({
+      home: '/tmp/sh',
+      ports: { api: 5100, aws: 5101, dynamodb: 5102 },
+      tableName: 'other',
+      logRetentionDays: 7,
+    });
+  });
+
+  it.each([
+    ['STAGEHOOKS_DYNAMODB_PORT', 'abc', /port from 1 to 65535/],
+    ['STAGEHOOKS_PORT', '70000', /port from 1 to 65535/],
+    ['STAGEHOOKS_LOG_RETENTION_DAYS', '0', /whole number of days/],
+    ['STAGEHOOKS_LOG_RETENTION_DAYS', 'soon', /whole number of days/],
+    ['STAGEHOOKS_TABLE', 'a b', /table name/],
+  ])('names %s=%s and the reason when it is bad', (name, value, reason) => {
+    expect(() => loadLocalConfig({ [name]: value })).toThrow(
+      new RegExp(`invalid environment: ${name}: .*${reason.source}`),
+    );
+  });
+});
