@@ -12,5 +12,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: test files share one DynamoDB Local, each on its own table.
     maxWorkers: 2,
+    // CI also writes a JSON report, from which .ci/run prints a plain 'N passed, N failed' line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-report.json' }]] : ['default'],
   },
 });
