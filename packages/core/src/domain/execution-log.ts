@@ -41,5 +41,9 @@ export const ExecutionLog = z.strictObject({
 export type ExecutionLog = z.output<typeof ExecutionLog>;
 
 /** What the engine hands to the log store; the store bounds the text, assigns the id and the expiry. */
-export const ExecutionLogDraft = z.strictObject(logFields);
+export const ExecutionLogDraft = z.strictObject({
+  ...logFields,
+  /** Set when an executor already cut its capture; the store adds its own cuts. */
+  truncated: z.boolean().optional(),
+});
 export type ExecutionLogDraft = z.output<typeof ExecutionLogDraft>;

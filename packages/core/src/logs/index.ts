@@ -55,6 +55,12 @@ export function boundDraft(draft: ExecutionLogDraft): ExecutionLogDraft & { trun
     stderr: stderr.text,
     responseBody: responseBody.text,
     errorMessage: errorMessage.text,
-    truncated: stdout.cut || stderr.cut || responseBody.cut || errorMessage.cut || input.cut,
+    truncated:
+      (draft.truncated ?? false) ||
+      stdout.cut ||
+      stderr.cut ||
+      responseBody.cut ||
+      errorMessage.cut ||
+      input.cut,
   };
 }
