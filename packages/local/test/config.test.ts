@@ -6,10 +6,20 @@ describe('loadLocalConfig', () => {
   it('uses the ports and folder DESIGN.md fixes when nothing is set', () => {
     expect(loadLocalConfig({})).toEqual({
       home: resolve('.stagehooks'),
-      dataDir: { dynamodb: resolve('.stagehooks', 'dynamodb') },
+      dataDir: {
+        dynamodb: resolve('.stagehooks', 'dynamodb'),
+        executions: resolve('.stagehooks', 'executions'),
+        scripts: resolve('.stagehooks', 'scripts'),
+        venvs: resolve('.stagehooks', 'venvs'),
+      },
       ports: { api: 4100, aws: 4101, dynamodb: 4102 },
       tableName: 'stagehooks',
       logRetentionDays: 30,
+      reviewTimeoutSeconds: 7 * 24 * 3600,
+      eventTargetUrl: undefined,
+      webhookAllow: [],
+      scriptSandbox: 'auto',
+      demo: true,
     });
   });
 
@@ -36,6 +46,9 @@ describe('loadLocalConfig', () => {
     ['STAGEHOOKS_LOG_RETENTION_DAYS', '0', /whole number of days/],
     ['STAGEHOOKS_LOG_RETENTION_DAYS', 'soon', /whole number of days/],
     ['STAGEHOOKS_TABLE', 'a b', /table name/],
+    ['STAGEHOOKS_EVENT_TARGET_URL', 'ftp://x', /http or https URL/],
+    ['STAGEHOOKS_SCRIPT_SANDBOX', 'docker', /auto/],
+    ['STAGEHOOKS_DEMO', 'maybe', /0/],
   ])('names %s=%s and the reason when it is bad', (name, value, reason) => {
     expect(() => loadLocalConfig({ [name]: value })).toThrow(
       new RegExp(`invalid environment: ${name}: .*${reason.source}`),

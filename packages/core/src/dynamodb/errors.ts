@@ -1,3 +1,5 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StagehooksError, StoreError, StoreUnavailableError } from '../errors';
 
 /** Throttling and service faults: the request did nothing and can be tried again. */
@@ -25,6 +27,12 @@ export function isTransactionCanceled(
 
 export function isConditionFailed(error: unknown): error is Error & { Item?: Record<string, unknown> } {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** The item a failed condition returned (ReturnValuesOnConditionCheckFailure), unmarshalled. */
+export function conditionFailedItem(error: unknown): Record<string, unknown> | undefined {
+  if (!isConditionFailed(error) || !error.Item) return undefined;
+  return unmarshall(error.Item as Record<string, AttributeValue>);
 }
 
 /** Translates SDK faults that are not domain outcomes; domain outcomes are handled by the caller first. */

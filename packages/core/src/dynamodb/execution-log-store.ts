@@ -10,7 +10,7 @@ import {
 } from '../logs';
 import type { Page } from '../registry';
 import { tableDefinition } from '../table';
-import { translateStoreError } from './errors';
+import { conditionFailedItem, translateStoreError } from './errors';
 import { fromItem } from './items';
 import { keys } from './keys';
 import { queryPage, type TableQuery } from './pagination';
@@ -41,8 +41,8 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
     this.newId = options.newId ?? monotonicFactory();
   }
 
-  async append(draft: ExecutionLogDraft): Promise<ExecutionLog> {
-    const id = this.newId();
+  async append(draft: ExecutionLogDraft, givenId?: string): Promise<ExecutionLog> {
+    const id = givenId ?? this.newId();
     const expiresAt = expiryOf(draft.finishedAt, this.retentionDays);
     const log: ExecutionLog = { id, ...boundDraft(draft), expiresAt: expiresAt.toISOString() };
     const item = {
@@ -57,8 +57,18 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
       ...log,
     };
     try {
-      await this.client.send(new PutCommand({ TableName: this.table, Item: item }));
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
     } catch (error) {
+      // Written before (a retried step): the first write stands.
+      const existing = conditionFailedItem(error);
+      if (existing) return fromItem(ExecutionLog, existing, 'execution log');
       translateStoreError(error, 'append execution log');
     }
     return log;

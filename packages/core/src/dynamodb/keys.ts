@@ -46,4 +46,22 @@ export const keys = {
     gsi2sk: (startedAt: string, logId: string) => `LOG#${startedAt}#${logId}`,
     gsi2skPrefix: 'LOG#',
   },
+  review: {
+    entity: 'review',
+    pk: (reviewId: string) => `REVIEW#${reviewId}`,
+    sk: 'REVIEW',
+    /** gsi1: reviews by status, oldest first. */
+    gsi1pk: (status: string) => `REVIEWS#${status}`,
+    gsi1sk: (createdAt: string, reviewId: string) => `${createdAt}#${reviewId}`,
+  },
+  /** The idempotency claim on an EventBridge event id. */
+  eventClaim: { entity: 'eventClaim', pk: (eventId: string) => `EVENT#${eventId}`, sk: 'CLAIM' },
+  /** A stage event that failed validation, with its reasons; gsi2 lists them newest first. */
+  rejectedEvent: {
+    entity: 'rejectedEvent',
+    pk: (eventId: string) => `EVENT#${eventId}`,
+    sk: 'REJECTED',
+    gsi2pk: () => 'REJECTED_EVENTS',
+    gsi2sk: (at: string, eventId: string) => `${at}#${eventId}`,
+  },
 } as const;

@@ -12,7 +12,11 @@ export interface LogListFilter extends PageRequest {
 
 /** The execution log port. Reads never return an item whose retention has passed. */
 export interface ExecutionLogStore {
-  append(draft: ExecutionLogDraft): Promise<ExecutionLog>;
+  /**
+   * Writes one log. With an `id`, writing the same id again returns the stored log instead of a
+   * second one, so a retried step cannot log an execution twice.
+   */
+  append(draft: ExecutionLogDraft, id?: string): Promise<ExecutionLog>;
   get(id: string): Promise<ExecutionLog | undefined>;
   /** Newest first. */
   listByHook(hookId: string, filter?: LogListFilter): Promise<Page<ExecutionLog>>;

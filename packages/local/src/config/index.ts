@@ -1,8 +1,11 @@
 import { resolve } from 'node:path';
 import { parseOrThrow } from '@stagehooks/core/domain';
+import { DEFAULT_REVIEW_TIMEOUT_SECONDS } from '@stagehooks/core/engine';
+import { parseWebhookAllowlist } from '@stagehooks/core/executors/webhook';
 import { z } from 'zod';
 
 const Port = z.coerce.number({ error: 'must be a port from 1 to 65535' }).int().min(1).max(65535);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** The local stack's environment, parsed once at start; every variable is documented in the README. */
 const LocalEnv = z.object({
@@ -20,14 +23,31 @@ const LocalEnv = z.object({
     .min(1)
     .max(3650)
     .default(30),
+  STAGEHOOKS_REVIEW_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'must be a whole number of seconds' })
+    .int()
+    .min(1)
+    .max(365 * 24 * 3600)
+    .default(DEFAULT_REVIEW_TIMEOUT_SECONDS),
+  STAGEHOOKS_EVENT_TARGET_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+    .optional(),
+  STAGEHOOKS_WEBHOOK_ALLOW: z.string().default(''),
+  STAGEHOOKS_SCRIPT_SANDBOX: z.enum(['auto', 'bubblewrap', 'none']).default('auto'),
+  STAGEHOOKS_DEMO: flag.default(true),
 });
 
 export interface LocalConfig {
   home: string;
-  dataDir: { dynamodb: string };
+  dataDir: { dynamodb: string; executions: string; scripts: string; venvs: string };
   ports: { api: number; aws: number; dynamodb: number };
   tableName: string;
   logRetentionDays: number;
+  reviewTimeoutSeconds: number;
+  eventTargetUrl: string | undefined;
+  webhookAllow: string[];
+  scriptSandbox: 'auto' | 'bubblewrap' | 'none';
+  demo: boolean;
 }
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -35,7 +55,12 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
   const home = resolve(parsed.STAGEHOOKS_HOME);
   return {
     home,
-    dataDir: { dynamodb: resolve(home, 'dynamodb') },
+    dataDir: {
+      dynamodb: resolve(home, 'dynamodb'),
+      executions: resolve(home, 'executions'),
+      scripts: resolve(home, 'scripts'),
+      venvs: resolve(home, 'venvs'),
+    },
     ports: {
       api: parsed.STAGEHOOKS_PORT,
       aws: parsed.STAGEHOOKS_AWS_PORT,
@@ -43,5 +68,10 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     },
     tableName: parsed.STAGEHOOKS_TABLE,
     logRetentionDays: parsed.STAGEHOOKS_LOG_RETENTION_DAYS,
+    reviewTimeoutSeconds: parsed.STAGEHOOKS_REVIEW_TIMEOUT_SECONDS,
+    eventTargetUrl: parsed.STAGEHOOKS_EVENT_TARGET_URL,
+    webhookAllow: parseWebhookAllowlist(parsed.STAGEHOOKS_WEBHOOK_ALLOW),
+    scriptSandbox: parsed.STAGEHOOKS_SCRIPT_SANDBOX,
+    demo: parsed.STAGEHOOKS_DEMO,
   };
 }

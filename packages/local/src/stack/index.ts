@@ -1,13 +1,58 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTable } from '@stagehooks/core/dynamodb';
+import {
+  DynamoEventClaims,
+  DynamoExecutionLogStore,
+  DynamoHookRegistry,
+  DynamoReviewStore,
+  documentClient,
+  ensureTable,
+} from '@stagehooks/core/dynamodb';
+import {
+  type DefinitionPlaceholder,
+  definitionPlaceholders,
+  type EventPublisher,
+  StageTasks,
+  stageStateMachineDefinition,
+  substitutePlaceholders,
+} from '@stagehooks/core/engine';
+import { stageReachedPattern } from '@stagehooks/core/events';
+import {
+  type ActiveScriptSandbox,
+  DirectoryScriptStore,
+  ProcessScriptRunner,
+  resolveScriptSandbox,
+} from '@stagehooks/core/executors/script';
+import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import { createStageHandlers } from '@stagehooks/functions/stage';
+import { createAwsEndpoint, listen } from '../aws-endpoint';
 import type { LocalConfig } from '../config';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local';
+import { localTaskHandlers } from '../engine';
+import { type EventEnvelope, LocalEventBus, STAGEHOOKS_BUS } from '../event-bus';
+import { LocalSecretResolver } from '../secrets';
+import type { ExecutionRecord } from '../step-functions/execution-store';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
+
+export const STATE_MACHINE_NAME = 'stagehooks-stage';
 
 export interface LocalStack {
   config: LocalConfig;
   dynamo: DynamoDbLocal;
   dynamoClient: DynamoDBClient;
   table: 'created' | 'existing';
+  endpoints: { aws: string; dynamodb: string };
+  registry: DynamoHookRegistry;
+  logs: DynamoExecutionLogStore;
+  reviews: DynamoReviewStore;
+  sfn: LocalStepFunctions;
+  bus: LocalEventBus;
+  stateMachineArn: string;
+  sandbox: ActiveScriptSandbox;
+  /** Executions found running at start (the stack had stopped mid-stage) and ended. */
+  interrupted: ExecutionRecord[];
   stop(): Promise<void>;
 }
 
@@ -15,30 +60,161 @@ export interface LocalStack {
 export function localDynamoClient(endpoint: string) {
   return new DynamoDBClient({
     endpoint,
-    region: 'us-east-1',
+    region: LOCAL_REGION,
     credentials: { accessKeyId: 'stagehooks', secretAccessKey: 'stagehooks' },
   });
 }
 
+/** Fake ARNs for the placeholders: locally every Task state is dispatched by name, never to AWS. */
+function localPlaceholders(): Record<DefinitionPlaceholder, string> {
+  const values = Object.fromEntries(
+    definitionPlaceholders.map((name) => [
+      name,
+      `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:stagehooks-${name.replace(/FunctionArn$/, '')}`,
+    ]),
+  ) as Record<DefinitionPlaceholder, string>;
+  return {
+    ...values,
+    ScriptQueueUrl: `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/stagehooks-scripts`,
+    ScriptClusterArn: `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:cluster/stagehooks`,
+    ScriptTaskDefinitionArn: `arn:aws:ecs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:task-definition/stagehooks-script:1`,
+    ScriptContainerName: 'script-runner',
+    ScriptSubnetId: 'subnet-local',
+    ScriptSecurityGroupId: 'sg-local',
+    EventBusName: STAGEHOOKS_BUS,
+  };
+}
+
+/** `job-42-post_segment-5b7c1a8e3f0a`: what ops look for in the execution list. */
+export function executionNameFor(event: EventEnvelope): string {
+  const detail = event.detail as { jobId?: unknown; hookPoint?: unknown };
+  const parts = [detail.jobId, detail.hookPoint].filter((p): p is string => typeof p === 'string');
+  const id = event.id.replace(/-/g, '').slice(0, 12);
+  return [...parts, id]
+    .join('-')
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(-80);
+}
+
+/** The state data of the last state an execution entered: where it stood when it stopped. */
+function lastStateData(record: ExecutionRecord): unknown {
+  return [...record.raw].reverse().find((e) => e.type === 'StateEntered')?.state?.input;
+}
+
 /** Starts the embedded stack's components on this machine; `stop` takes them down in reverse order. */
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
-  const dynamo = await startDynamoDbLocal({ port: config.ports.dynamodb, dataDir: config.dataDir.dynamodb });
-  const dynamoClient = localDynamoClient(dynamo.endpoint);
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
   try {
+    await mkdir(config.home, { recursive: true });
+    const dynamo = await startDynamoDbLocal({
+      port: config.ports.dynamodb,
+      dataDir: config.dataDir.dynamodb,
+    });
+    cleanups.push(() => dynamo.stop());
+    const dynamoClient = localDynamoClient(dynamo.endpoint);
+    cleanups.push(() => dynamoClient.destroy());
     const table = await ensureTable(dynamoClient, config.tableName);
+
+    const doc = documentClient(dynamoClient);
+    const tableName = config.tableName;
+    const registry = new DynamoHookRegistry(doc, { tableName });
+    const logs = new DynamoExecutionLogStore(doc, { tableName, retentionDays: config.logRetentionDays });
+    const reviews = new DynamoReviewStore(doc, { tableName });
+    const claims = new DynamoEventClaims(doc, { tableName });
+
+    const bus = new LocalEventBus({
+      forwardTo: config.eventTargetUrl,
+      onForwardError: (error) =>
+        console.warn(`stagehooks: could not forward an event to ${config.eventTargetUrl}: ${error.message}`),
+    });
+    const events: EventPublisher = {
+      publish: async (entries) => {
+        const result = await bus.putEvents(
+          entries.map((e) => ({
+            Source: 'stagehooks',
+            DetailType: e.detailType,
+            Detail: JSON.stringify(e.detail),
+            EventBusName: STAGEHOOKS_BUS,
+          })),
+        );
+        if (result.FailedEntryCount > 0)
+          throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+      },
+    };
+    const webhooks = new HttpWebhookSender({
+      secrets: new LocalSecretResolver(join(config.home, 'secrets.json')),
+      allow: config.webhookAllow,
+    });
+    cleanups.push(() => webhooks.close());
+    const sandbox = resolveScriptSandbox(config.scriptSandbox);
+    await mkdir(config.dataDir.scripts, { recursive: true });
+    const scripts = new ProcessScriptRunner({
+      scriptStore: new DirectoryScriptStore(config.dataDir.scripts),
+      sandbox: config.scriptSandbox,
+      venvsRoot: config.dataDir.venvs,
+    });
+    const tasks = new StageTasks({ registry, logs, reviews, claims, webhooks, scripts, events });
+
+    const sfn = new LocalStepFunctions({ dataDir: config.dataDir.executions });
+    cleanups.push(() => sfn.close());
+    const definition = substitutePlaceholders(
+      stageStateMachineDefinition({ reviewTimeoutSeconds: config.reviewTimeoutSeconds }),
+      localPlaceholders(),
+    );
+    const stateMachineArn = sfn.createStateMachine(
+      STATE_MACHINE_NAME,
+      definition,
+      localTaskHandlers(createStageHandlers(tasks), bus),
+    );
+    bus.addRule({
+      name: 'stage-reached',
+      pattern: stageReachedPattern,
+      target: (event) => {
+        sfn.startExecution({ stateMachineArn, name: executionNameFor(event), input: JSON.stringify(event) });
+      },
+    });
+
+    const interrupted = await sfn.recoverInterrupted((record) =>
+      tasks
+        .concludeInterrupted(
+          lastStateData(record),
+          record.executionArn,
+          'the local stack stopped while this stage was running',
+        )
+        .then(() => undefined),
+    );
+
+    const endpoint: Server = createAwsEndpoint({ sfn, bus });
+    await listen(endpoint, config.ports.aws);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          endpoint.closeAllConnections();
+          endpoint.close(() => resolve());
+        }),
+    );
+
     return {
       config,
       dynamo,
       dynamoClient,
       table,
-      stop: async () => {
-        dynamoClient.destroy();
-        await dynamo.stop();
-      },
+      endpoints: { aws: `http://127.0.0.1:${config.ports.aws}`, dynamodb: dynamo.endpoint },
+      registry,
+      logs,
+      reviews,
+      sfn,
+      bus,
+      stateMachineArn,
+      sandbox,
+      interrupted,
+      stop,
     };
   } catch (error) {
-    dynamoClient.destroy();
-    await dynamo.stop();
+    await stop();
     throw error;
   }
 }

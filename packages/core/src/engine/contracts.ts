@@ -1,0 +1,170 @@
+/**
+ * The JSON that flows between the stage state machine's states. Every handler parses its input with
+ * these schemas: the same shapes on AWS (Lambda payloads) and locally (in-process calls).
+ */
+import { z } from 'zod';
+import {
+  ExecutionStatus,
+  FailureMode,
+  HookInput,
+  HookPoint,
+  HookType,
+  JobId,
+  Outcome,
+  ReviewDecision,
+  ScopeId,
+  ScopeType,
+  StageVerdict,
+} from '../domain';
+
+/** The validated stage event, as the rest of the machine sees it. */
+export const Stage = z.strictObject({
+  eventId: z.string().min(1),
+  hookPoint: HookPoint,
+  jobId: JobId,
+  projectId: ScopeId,
+  sceneTypeId: ScopeId.nullable(),
+  segmentPath: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  sceneContext: z.record(z.string(), z.unknown()),
+});
+export type Stage = z.output<typeof Stage>;
+
+/** One entry of the plan: just enough to route and record; executors load the hook by id and revision. */
+export const PlannedHook = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  type: HookType,
+  revision: z.int().min(1),
+  failureMode: FailureMode,
+  /** Scripts only; null for webhooks. */
+  isolation: z.enum(['pool', 'task']).nullable(),
+  source: z.strictObject({ scopeType: ScopeType, scopeId: z.string().nullable() }),
+});
+export type PlannedHook = z.output<typeof PlannedHook>;
+
+export const StagePlan = z.strictObject({ hooks: z.array(PlannedHook), count: z.int().min(0) });
+export type StagePlan = z.output<typeof StagePlan>;
+
+export const StageResult = z.strictObject({
+  hookId: z.string(),
+  name: z.string(),
+  status: ExecutionStatus,
+  outcome: Outcome,
+  durationMs: z.number().min(0),
+  logId: z.string(),
+});
+export type StageResult = z.output<typeof StageResult>;
+
+export const ReviewSummary = z.strictObject({
+  reviewId: z.string(),
+  decision: ReviewDecision,
+  by: z.string(),
+  comment: z.string().nullable(),
+});
+export type ReviewSummary = z.output<typeof ReviewSummary>;
+
+/** The loop's state: where it is, what ran, and the verdict so far. */
+export const RunState = z.strictObject({
+  index: z.int().min(0),
+  results: z.array(StageResult),
+  verdict: StageVerdict,
+  /** A block hook failed and no decision has cleared it yet. */
+  blocked: z.boolean(),
+  review: ReviewSummary.nullable(),
+  /** The last recorded execution, for the review that a block opens. */
+  last: z
+    .strictObject({
+      logId: z.string(),
+      hookId: z.string(),
+      name: z.string(),
+      errorMessage: z.string().nullable(),
+    })
+    .nullable(),
+});
+export type RunState = z.output<typeof RunState>;
+
+export const initialRun = (): RunState => ({
+  index: 0,
+  results: [],
+  verdict: 'passed',
+  blocked: false,
+  review: null,
+  last: null,
+});
+
+export const ClaimOutput = z.strictObject({
+  claim: z.strictObject({
+    outcome: z.enum(['claimed', 'duplicate', 'rejected']),
+    reasons: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  }),
+  stage: Stage.optional(),
+  run: RunState.optional(),
+});
+export type ClaimOutput = z.output<typeof ClaimOutput>;
+
+export const ValidateAndClaimArgs = z.strictObject({ event: z.unknown(), executionId: z.string().min(1) });
+
+/** What RunWebhook / RunScript* receive. */
+export const HookTaskArgs = z.strictObject({
+  stage: Stage,
+  hook: PlannedHook,
+  index: z.int().min(0),
+  executionId: z.string().min(1),
+});
+export type HookTaskArgs = z.output<typeof HookTaskArgs>;
+
+export const HookRunResultShape = z.strictObject({
+  status: z.enum(['passed', 'failed', 'timed_out', 'error']),
+  exitCode: z.int().nullable(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  responseStatus: z.int().nullable(),
+  responseBody: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+  truncated: z.boolean(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number().min(0),
+});
+
+/** One run of one hook, or the runner's own failure as the state machine caught it. */
+export const Attempt = z.union([
+  z.strictObject({ input: HookInput, result: HookRunResultShape, hookRevision: z.int().min(1) }),
+  z.strictObject({ runnerError: z.strictObject({ error: z.string(), cause: z.string().nullable() }) }),
+]);
+export type Attempt = z.output<typeof Attempt>;
+
+export const RecordExecutionArgs = HookTaskArgs.extend({ attempt: Attempt, run: RunState });
+export const FlagForReviewArgs = HookTaskArgs.extend({ run: RunState });
+export const AwaitReviewArgs = z.strictObject({ reviewId: z.string().min(1), taskToken: z.string().min(1) });
+export const ApplyReviewDecisionArgs = z.strictObject({
+  reviewId: z.string().min(1),
+  decision: z.strictObject({
+    decision: z.enum(['approve', 'reject', 'expired']),
+    by: z.string().min(1),
+    comment: z.string().nullable().optional(),
+  }),
+  run: RunState,
+});
+export const SkipRemainingHooksArgs = z.strictObject({
+  stage: Stage,
+  plan: StagePlan,
+  run: RunState,
+  executionId: z.string().min(1),
+});
+
+/** The detail of "Stage Hooks Completed". */
+export const StageVerdictDetail = z.strictObject({
+  jobId: JobId,
+  hookPoint: HookPoint,
+  verdict: StageVerdict,
+  executionId: z.string(),
+  results: z.array(StageResult),
+  review: ReviewSummary.nullable(),
+  /** Set when the local stack stopped mid-stage and the stage was ended on restart. */
+  interrupted: z.boolean().optional(),
+});
+export type StageVerdictDetail = z.output<typeof StageVerdictDetail>;

@@ -1,0 +1,365 @@
+/**
+ * The stage state machine, kept once for AWS and the local stack (Amazon States Language, JSONPath:
+ * the local emulator ignores JSONata). Resource ARNs are `${...}` placeholders, filled by the CDK
+ * construct's definition substitutions on AWS and by `substitutePlaceholders` locally.
+ *
+ * Hooks run in an explicit loop (index in `$.run.index`), not a Map: a failed Map iteration does not
+ * stop later ones in the local emulator, while this loop stops the same way on both engines.
+ */
+
+/** Every placeholder the definition uses; the infrastructure must supply each. */
+export const definitionPlaceholders = [
+  'ValidateAndClaimFunctionArn',
+  'ResolveEffectiveHooksFunctionArn',
+  'RunWebhookFunctionArn',
+  'RecordExecutionFunctionArn',
+  'FlagForReviewFunctionArn',
+  'AwaitReviewFunctionArn',
+  'ApplyReviewDecisionFunctionArn',
+  'SkipRemainingHooksFunctionArn',
+  'ScriptQueueUrl',
+  'ScriptClusterArn',
+  'ScriptTaskDefinitionArn',
+  'ScriptContainerName',
+  'ScriptSubnetId',
+  'ScriptSecurityGroupId',
+  'EventBusName',
+] as const;
+export type DefinitionPlaceholder = (typeof definitionPlaceholders)[number];
+
+/** State names as operators read them in the execution history; local handlers are keyed by them. */
+export const stateNames = {
+  validateAndClaim: 'ValidateAndClaim',
+  claimed: 'Claimed?',
+  alreadyHandled: 'AlreadyHandled',
+  eventRejected: 'EventRejected',
+  resolveEffectiveHooks: 'ResolveEffectiveHooks',
+  nextHook: 'NextHook?',
+  selectHook: 'SelectHook',
+  routeHook: 'RouteHookType',
+  runWebhook: 'RunWebhook',
+  prepareScriptJob: 'PrepareScriptJob',
+  scriptIsolation: 'ScriptIsolation?',
+  runScriptInPool: 'RunScriptInPool',
+  runScriptInTask: 'RunScriptInTask',
+  runnerFailed: 'RunnerFailed',
+  recordExecution: 'RecordExecution',
+  blocked: 'Blocked?',
+  flagForReview: 'FlagForReview',
+  awaitReview: 'AwaitReview',
+  reviewTimedOut: 'ReviewTimedOut',
+  reviewFailed: 'ReviewFailed',
+  applyReviewDecision: 'ApplyReviewDecision',
+  approved: 'Approved?',
+  skipRemainingHooks: 'SkipRemainingHooks',
+  emitVerdict: 'EmitVerdict',
+  stageComplete: 'StageComplete',
+} as const;
+
+/** Task states whose work a local handler does; a test checks every Task state is in here. */
+export const taskStates = [
+  stateNames.validateAndClaim,
+  stateNames.resolveEffectiveHooks,
+  stateNames.runWebhook,
+  stateNames.runScriptInPool,
+  stateNames.runScriptInTask,
+  stateNames.recordExecution,
+  stateNames.flagForReview,
+  stateNames.awaitReview,
+  stateNames.applyReviewDecision,
+  stateNames.skipRemainingHooks,
+  stateNames.emitVerdict,
+] as const;
+export type TaskStateName = (typeof taskStates)[number];
+
+export interface DefinitionOptions {
+  /** How long a blocked stage waits for a review decision; default 7 days. */
+  reviewTimeoutSeconds?: number;
+}
+
+export const DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
+/** Above the longest hook budget (scripts: 900 s; webhooks: 60 s) so the hook's own timeout fires first. */
+const SCRIPT_TASK_TIMEOUT_SECONDS = 960;
+const WEBHOOK_TASK_TIMEOUT_SECONDS = 90;
+const LAMBDA_TASK_TIMEOUT_SECONDS = 30;
+
+const placeholder = (name: DefinitionPlaceholder) => `\${${name}}`;
+
+/** Transient Lambda service faults: retried with backoff before the state's Catch applies. */
+const lambdaRetry = {
+  ErrorEquals: [
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.TooManyRequestsException',
+  ],
+  IntervalSeconds: 1,
+  MaxAttempts: 3,
+  BackoffRate: 2,
+  JitterStrategy: 'FULL',
+};
+
+/** Store writes (log, review) are retried longer: losing them would lose an execution log. */
+const storeRetry = { ...lambdaRetry, ErrorEquals: ['States.ALL'], MaxAttempts: 5 };
+
+function lambdaTask(functionArn: DefinitionPlaceholder, fields: Record<string, unknown>) {
+  return {
+    Type: 'Task',
+    Resource: placeholder(functionArn),
+    TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
+    ...fields,
+  };
+}
+
+export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
+  const reviewTimeoutSeconds = options.reviewTimeoutSeconds ?? DEFAULT_REVIEW_TIMEOUT_SECONDS;
+  const hookArgs = {
+    'stage.$': '$.stage',
+    'hook.$': '$.current.hook',
+    'index.$': '$.run.index',
+    'executionId.$': '$$.Execution.Id',
+  };
+  const s = stateNames;
+  return {
+    Comment: 'stagehooks: runs the effective hooks of one pipeline stage in order and emits the verdict',
+    StartAt: s.validateAndClaim,
+    States: {
+      [s.validateAndClaim]: lambdaTask('ValidateAndClaimFunctionArn', {
+        Comment: 'Checks the stage event and claims its id, so a redelivered event runs nothing',
+        Parameters: { 'event.$': '$', 'executionId.$': '$$.Execution.Id' },
+        Retry: [storeRetry],
+        Next: s.claimed,
+      }),
+      [s.claimed]: {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.claim.outcome', StringEquals: 'duplicate', Next: s.alreadyHandled },
+          { Variable: '$.claim.outcome', StringEquals: 'rejected', Next: s.eventRejected },
+        ],
+        Default: s.resolveEffectiveHooks,
+      },
+      [s.alreadyHandled]: {
+        Type: 'Succeed',
+        Comment: 'This event id was claimed by an earlier execution; that one runs the hooks',
+      },
+      [s.eventRejected]: {
+        Type: 'Fail',
+        Error: 'StageEvent.Invalid',
+        Cause:
+          'The stage event failed validation; the reasons are in the ValidateAndClaim output and the rejected-event record',
+      },
+      [s.resolveEffectiveHooks]: lambdaTask('ResolveEffectiveHooksFunctionArn', {
+        Comment: 'Studio, project and scene-type hooks for this point, overridden by name, in sortOrder',
+        Parameters: { 'stage.$': '$.stage' },
+        ResultPath: '$.plan',
+        Retry: [storeRetry],
+        Next: s.nextHook,
+      }),
+      [s.nextHook]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.run.index', NumericLessThanPath: '$.plan.count', Next: s.selectHook }],
+        Default: s.emitVerdict,
+      },
+      [s.selectHook]: {
+        Type: 'Pass',
+        Parameters: { 'hook.$': 'States.ArrayGetItem($.plan.hooks, $.run.index)' },
+        ResultPath: '$.current',
+        Next: s.routeHook,
+      },
+      [s.routeHook]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.current.hook.type', StringEquals: 'webhook', Next: s.runWebhook }],
+        Default: s.prepareScriptJob,
+      },
+      [s.runWebhook]: {
+        Type: 'Task',
+        Comment: 'Signed HTTP call with retries inside the hook budget',
+        Resource: placeholder('RunWebhookFunctionArn'),
+        TimeoutSeconds: WEBHOOK_TASK_TIMEOUT_SECONDS,
+        Parameters: hookArgs,
+        ResultPath: '$.attempt',
+        Retry: [lambdaRetry],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
+        Next: s.recordExecution,
+      },
+      [s.prepareScriptJob]: {
+        Type: 'Pass',
+        Parameters: hookArgs,
+        ResultPath: '$.job',
+        Next: s.scriptIsolation,
+      },
+      [s.scriptIsolation]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.current.hook.isolation', StringEquals: 'task', Next: s.runScriptInTask }],
+        Default: s.runScriptInPool,
+      },
+      [s.runScriptInPool]: {
+        Type: 'Task',
+        Comment: 'A warm Fargate runner takes the job from the queue and reports back with the task token',
+        Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+        TimeoutSeconds: SCRIPT_TASK_TIMEOUT_SECONDS,
+        Parameters: {
+          QueueUrl: placeholder('ScriptQueueUrl'),
+          MessageBody: { 'taskToken.$': '$$.Task.Token', 'job.$': '$.job' },
+        },
+        ResultPath: '$.attempt',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
+        Next: s.recordExecution,
+      },
+      [s.runScriptInTask]: {
+        Type: 'Task',
+        Comment: 'A Fargate task of its own for this run; the container reports back with the task token',
+        Resource: 'arn:aws:states:::ecs:runTask.waitForTaskToken',
+        TimeoutSeconds: SCRIPT_TASK_TIMEOUT_SECONDS,
+        Parameters: {
+          Cluster: placeholder('ScriptClusterArn'),
+          TaskDefinition: placeholder('ScriptTaskDefinitionArn'),
+          LaunchType: 'FARGATE',
+          NetworkConfiguration: {
+            AwsvpcConfiguration: {
+              Subnets: [placeholder('ScriptSubnetId')],
+              SecurityGroups: [placeholder('ScriptSecurityGroupId')],
+              AssignPublicIp: 'DISABLED',
+            },
+          },
+          Overrides: {
+            ContainerOverrides: [
+              {
+                Name: placeholder('ScriptContainerName'),
+                Environment: [
+                  { Name: 'STAGEHOOKS_TASK_TOKEN', 'Value.$': '$$.Task.Token' },
+                  { Name: 'STAGEHOOKS_JOB', 'Value.$': 'States.JsonToString($.job)' },
+                ],
+              },
+            ],
+          },
+        },
+        ResultPath: '$.attempt',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
+        Next: s.recordExecution,
+      },
+      [s.runnerFailed]: {
+        Type: 'Pass',
+        Comment: 'The runner itself failed (crash, timeout, service error): recorded as status error',
+        Parameters: { runnerError: { 'error.$': '$.runnerError.Error', 'cause.$': '$.runnerError.Cause' } },
+        ResultPath: '$.attempt',
+        Next: s.recordExecution,
+      },
+      [s.recordExecution]: lambdaTask('RecordExecutionFunctionArn', {
+        Comment: 'One execution log per attempt; applies the failure mode and updates the verdict',
+        Parameters: { ...hookArgs, 'attempt.$': '$.attempt', 'run.$': '$.run' },
+        ResultPath: '$.run',
+        Retry: [storeRetry],
+        Next: s.blocked,
+      }),
+      [s.blocked]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.run.blocked', BooleanEquals: true, Next: s.flagForReview }],
+        Default: s.nextHook,
+      },
+      [s.flagForReview]: lambdaTask('FlagForReviewFunctionArn', {
+        Comment: 'A block hook failed: opens a review and announces "Stage Hooks Blocked"',
+        Parameters: { ...hookArgs, 'run.$': '$.run' },
+        ResultPath: '$.review',
+        Retry: [storeRetry],
+        Next: s.awaitReview,
+      }),
+      [s.awaitReview]: {
+        Type: 'Task',
+        Comment: 'Waits for an admin to approve or reject the review, up to the review timeout',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        TimeoutSeconds: reviewTimeoutSeconds,
+        Parameters: {
+          FunctionName: placeholder('AwaitReviewFunctionArn'),
+          Payload: { 'reviewId.$': '$.review.reviewId', 'taskToken.$': '$$.Task.Token' },
+        },
+        ResultPath: '$.decision',
+        Catch: [
+          { ErrorEquals: ['States.Timeout'], ResultPath: '$.decisionError', Next: s.reviewTimedOut },
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.decisionError', Next: s.reviewFailed },
+        ],
+        Next: s.applyReviewDecision,
+      },
+      [s.reviewTimedOut]: {
+        Type: 'Pass',
+        Parameters: {
+          decision: 'expired',
+          by: 'stagehooks',
+          comment: 'no decision within the review timeout',
+        },
+        ResultPath: '$.decision',
+        Next: s.applyReviewDecision,
+      },
+      [s.reviewFailed]: {
+        Type: 'Pass',
+        Comment: 'SendTaskFailure on the review token counts as a rejection',
+        Parameters: { decision: 'reject', by: 'stagehooks', 'comment.$': '$.decisionError.Cause' },
+        ResultPath: '$.decision',
+        Next: s.applyReviewDecision,
+      },
+      [s.applyReviewDecision]: lambdaTask('ApplyReviewDecisionFunctionArn', {
+        Comment: 'Closes the review and records the decision in the stage verdict',
+        Parameters: { 'reviewId.$': '$.review.reviewId', 'decision.$': '$.decision', 'run.$': '$.run' },
+        ResultPath: '$.run',
+        Retry: [storeRetry],
+        Next: s.approved,
+      }),
+      [s.approved]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.run.blocked', BooleanEquals: false, Next: s.nextHook }],
+        Default: s.skipRemainingHooks,
+      },
+      [s.skipRemainingHooks]: lambdaTask('SkipRemainingHooksFunctionArn', {
+        Comment: 'The block stands: the hooks after it are logged as skipped',
+        Parameters: {
+          'stage.$': '$.stage',
+          'plan.$': '$.plan',
+          'run.$': '$.run',
+          'executionId.$': '$$.Execution.Id',
+        },
+        ResultPath: '$.run',
+        Retry: [storeRetry],
+        Next: s.emitVerdict,
+      }),
+      [s.emitVerdict]: {
+        Type: 'Task',
+        Comment: 'Tells the pipeline the stage verdict: "Stage Hooks Completed"',
+        Resource: 'arn:aws:states:::events:putEvents',
+        TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
+        Parameters: {
+          Entries: [
+            {
+              EventBusName: placeholder('EventBusName'),
+              Source: 'stagehooks',
+              DetailType: 'Stage Hooks Completed',
+              Detail: {
+                'jobId.$': '$.stage.jobId',
+                'hookPoint.$': '$.stage.hookPoint',
+                'verdict.$': '$.run.verdict',
+                'executionId.$': '$$.Execution.Id',
+                'results.$': '$.run.results',
+                'review.$': '$.run.review',
+              },
+            },
+          ],
+        },
+        ResultPath: null,
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 }],
+        Next: s.stageComplete,
+      },
+      [s.stageComplete]: { Type: 'Succeed' },
+    },
+  };
+}
+
+export type StageStateMachineDefinition = ReturnType<typeof stageStateMachineDefinition>;
+
+/** Replaces every `${Name}` in the definition's strings, failing loudly on one left unfilled. */
+export function substitutePlaceholders<T>(definition: T, values: Record<DefinitionPlaceholder, string>): T {
+  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (_match, name: string) => {
+    const value = values[name as DefinitionPlaceholder];
+    if (value === undefined) throw new Error(`no value for definition placeholder \${${name}}`);
+    return JSON.stringify(value).slice(1, -1);
+  });
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,4 @@
+export * from './contracts';
+export * from './definition';
+export * from './ports';
+export * from './stage-tasks';

@@ -1,0 +1,33 @@
+import type { Review, ReviewDecision, ReviewStatus } from '../domain';
+import type { FieldIssue } from '../errors';
+import type { Page, PageRequest } from '../registry';
+
+/** Idempotency on the EventBridge event id, and a record of events that were refused. */
+export interface EventClaims {
+  /** 'claimed' the first time an id is seen; 'duplicate' afterwards. */
+  claim(eventId: string, executionId: string): Promise<'claimed' | 'duplicate'>;
+  recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void>;
+}
+
+export interface ReviewStore {
+  create(review: Review): Promise<void>;
+  get(id: string): Promise<Review | undefined>;
+  /** Stores the waiting execution's token; returns the review as it now is (maybe decided already). */
+  attachToken(id: string, taskToken: string): Promise<Review>;
+  /** Records a decision on an open review; throws a ConflictError when it is no longer open. */
+  decide(id: string, decision: ReviewDecision, by: string, comment: string | null): Promise<Review>;
+  /** Closes a review the engine ended (timeout, interruption), unless a decision got there first. */
+  close(
+    id: string,
+    status: Extract<ReviewStatus, 'expired' | 'interrupted'>,
+    comment: string,
+  ): Promise<Review>;
+  listByStatus(status: ReviewStatus, page?: PageRequest): Promise<Page<Review>>;
+}
+
+/** Puts stagehooks' own events (verdicts, blocks) on the bus. */
+export interface EventPublisher {
+  publish(
+    events: Array<{ detailType: 'Stage Hooks Completed' | 'Stage Hooks Blocked'; detail: object }>,
+  ): Promise<void>;
+}

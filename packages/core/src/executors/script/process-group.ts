@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { open, readdir, readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CAPTURE_LIMIT_BYTES } from '../../domain';
+import { StagehooksError } from '../../errors';
+import { BoundedCapture } from './output-capture';
+
+/** How to start one script run. */
+export interface ProcessLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Given to the process as its stdin. */
+  stdinFile: string;
+  /** Written to fd 3 and closed (bwrap reads its `--args` there). */
+  fd3?: Buffer;
+  timeoutMs: number;
+}
+
+export interface FinishedProcess {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: BoundedCapture;
+  stderr: BoundedCapture;
+}
+
+/** How long to wait for the pipes to close once the group is dead, in case something left the group (setsid). */
+const DRAIN_GRACE_MS = 2_000;
+/** How long to wait for killed group members to be gone, so a run never returns while they still run. */
+const GROUP_EXIT_WAIT_MS = 1_000;
+
+/**
+ * Runs a command as the leader of its own process group and kills the whole group (SIGKILL) on
+ * timeout and again once the leader exits, so backgrounded children never outlive the run.
+ * Rejects (StagehooksError) only when the process cannot be started.
+ */
+export async function runProcessGroup(launch: ProcessLaunch): Promise<FinishedProcess> {
+  const stdin = await open(launch.stdinFile, 'r');
+  try {
+    const { finished, group, signalledAfterExit } = await watchProcessGroup(launch, stdin.fd);
+    // SIGKILL is delivered, not yet acted on: wait so callers (and tests) see the group gone.
+    if (signalledAfterExit) await groupEnded(group);
+    return finished;
+  } finally {
+    await stdin.close();
+  }
+}
+
+interface WatchedGroup {
+  finished: FinishedProcess;
+  group: number;
+  /** Something was still in the group when the leader exited. */
+  signalledAfterExit: boolean;
+}
+
+function watchProcessGroup(launch: ProcessLaunch, stdinFd: number): Promise<WatchedGroup> {
+  return new Promise<WatchedGroup>((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(launch.command, launch.args, {
+        cwd: launch.cwd,
+        env: launch.env,
+        // Own session and process group: `kill(-pid)` reaches every descendant that stays in it.
+        detached: true,
+        stdio: [stdinFd, 'pipe', 'pipe', ...(launch.fd3 ? (['pipe'] as const) : [])],
+      });
+    } catch (error) {
+      reject(cannotStart(launch.command, error));
+      return;
+    }
+
+    const stdout = new BoundedCapture(CAPTURE_LIMIT_BYTES);
+    const stderr = new BoundedCapture(CAPTURE_LIMIT_BYTES);
+    child.stdout?.on('data', (chunk: Buffer) => stdout.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
+    const fd3 = child.stdio[3] as Writable | null | undefined;
+    if (fd3 && launch.fd3) {
+      fd3.on('error', () => undefined); // EPIPE when the process dies before reading: its exit says why
+      fd3.end(launch.fd3);
+    }
+
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let settled = false;
+    let signalledAfterExit = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    /** True when the group still had members to signal. */
+    const killGroup = () => {
+      if (child.pid === undefined) return false;
+      try {
+        return process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        return false; // ESRCH: nothing is left in the group
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, launch.timeoutMs);
+
+    child.once('error', (error) => {
+      // A spawn failure has no pid and no 'exit'; later errors (e.g. a failed kill) change nothing.
+      if (child.pid !== undefined || settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(cannotStart(launch.command, error));
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      clearTimeout(timer);
+      signalledAfterExit = killGroup();
+      drainTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, DRAIN_GRACE_MS);
+    });
+    child.once('close', () => {
+      clearTimeout(drainTimer);
+      if (settled || exit === null || child.pid === undefined) return;
+      settled = true;
+      resolve({
+        finished: { exitCode: exit.code, signal: exit.signal, timedOut, stdout, stderr },
+        group: child.pid,
+        signalledAfterExit,
+      });
+    });
+  });
+}
+
+/** Waits (bounded) until no live process is left in the group; zombies count as gone. Linux only. */
+async function groupEnded(group: number): Promise<void> {
+  const deadline = performance.now() + GROUP_EXIT_WAIT_MS;
+  while (performance.now() < deadline && (await liveMembers(group)) > 0) await sleep(10);
+}
+
+async function liveMembers(group: number): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0; // no procfs: nothing to wait on
+  }
+  let live = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, pgrp, ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === group && state !== 'Z' && state !== 'X') live++;
+    } catch {
+      // exited while we looked
+    }
+  }
+  return live;
+}
+
+function cannotStart(command: string, error: unknown): StagehooksError {
+  return new StagehooksError(`could not start ${command}`, { cause: error });
+}

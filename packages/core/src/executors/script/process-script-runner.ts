@@ -1,0 +1,430 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { type HookInput, parseOrThrow } from '../../domain';
+import { StagehooksError } from '../../errors';
+import type { HookRunResult, ScriptHook, ScriptRunner } from '../index';
+import { type FinishedProcess, type ProcessLaunch, runProcessGroup } from './process-group';
+import {
+  type ActiveScriptSandbox,
+  bubblewrapBaseArgs,
+  bubblewrapEnvArgs,
+  bubblewrapRunArgs,
+  findExecutable,
+  isWithin,
+  resolveScriptSandbox,
+  SANDBOX_TMP_DIR,
+  SANDBOX_WORK_DIR,
+  SCRIPT_PATH,
+  type ScriptSandboxSetting,
+  sandboxSystemRoots,
+} from './sandbox';
+import type { ScriptStore } from './script-store';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Per-run resource limits, applied with `prlimit` (when installed). `memoryMiB` bounds the address
+ * space (RLIMIT_AS), which is larger than resident memory: leave room for thread stacks and mappings.
+ */
+export const ScriptLimits = z.strictObject({
+  memoryMiB: z
+    .int()
+    .min(32)
+    .max(1024 * 1024),
+  cpuSeconds: z
+    .int()
+    .min(1)
+    .max(24 * 3600),
+});
+export type ScriptLimits = z.infer<typeof ScriptLimits>;
+
+export const DEFAULT_SCRIPT_LIMITS: ScriptLimits = { memoryMiB: 1024, cpuSeconds: 300 };
+
+export interface ProcessScriptRunnerOptions {
+  /** Where `config.scriptPath` is read from; without one, such hooks end in status `error`. */
+  scriptStore?: ScriptStore;
+  /** `auto` (default): bubblewrap when `bwrap` is on PATH, else a plain subprocess. */
+  sandbox?: ScriptSandboxSetting;
+  limits?: Partial<ScriptLimits>;
+  /** Interpreter for python hooks without a venv (default `python3`, looked up on the runner's PATH). */
+  python?: string;
+  /** Interpreter for shell hooks (default `bash`, looked up on the runner's PATH). */
+  bash?: string;
+  /** Folder holding the venvs python hooks name in `config.venv` (`<venvsRoot>/<venv>/bin/python`). */
+  venvsRoot?: string;
+  /** Where per-run work folders are created (default the OS temp folder). */
+  workRoot?: string;
+}
+
+type ScriptRunnerSettings = {
+  scriptStore: ScriptStore | null;
+  sandbox: ScriptSandboxSetting;
+  limits: ScriptLimits;
+  python: string;
+  bash: string;
+  venvsRoot: string | null;
+  workRoot: string;
+};
+
+/** The one place defaults are applied. */
+function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunnerSettings {
+  return {
+    scriptStore: options.scriptStore ?? null,
+    sandbox: options.sandbox ?? 'auto',
+    limits: parseOrThrow(
+      ScriptLimits,
+      {
+        memoryMiB: options.limits?.memoryMiB ?? DEFAULT_SCRIPT_LIMITS.memoryMiB,
+        cpuSeconds: options.limits?.cpuSeconds ?? DEFAULT_SCRIPT_LIMITS.cpuSeconds,
+      },
+      'script limits',
+    ),
+    python: options.python ?? 'python3',
+    bash: options.bash ?? 'bash',
+    venvsRoot: options.venvsRoot ?? null,
+    workRoot: options.workRoot ?? tmpdir(),
+  };
+}
+
+/** An interpreter ready to run: its absolute path and the host folders it needs besides the system ones. */
+interface ScriptInterpreter {
+  executable: string;
+  roots: string[];
+}
+
+const PythonProbe = z.strictObject({ executable: z.string().min(1), basePrefix: z.string().min(1) });
+const PYTHON_PROBE =
+  'import json, sys; print(json.dumps({"executable": sys.executable, "basePrefix": sys.base_prefix}))';
+
+/** What a script may print as its last stdout line to refine the result; extra keys are ignored. */
+const ScriptVerdict = z.object({
+  status: z.enum(['passed', 'failed']),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+type ScriptVerdict = z.infer<typeof ScriptVerdict>;
+
+const SCRIPT_FILES = { shell: 'hook.sh', python: 'hook.py' } as const;
+const INPUT_FILE = 'input.json';
+
+type RunOutcome = Omit<HookRunResult, 'startedAt' | 'finishedAt' | 'durationMs'>;
+
+/**
+ * Runs shell and python hooks as local subprocesses: in a bubblewrap sandbox when available (no
+ * network, no host files, uid 65534), with memory and CPU limits, the hook input on stdin and in
+ * STAGEHOOKS_INPUT_FILE, and an environment built from scratch (the runner's own never leaks in).
+ *
+ * Result: exit 0 = passed, other codes = failed; a last stdout line `{"status":"passed"|"failed",
+ * "message"?, "data"?}` overrides that for ordinary exits (codes 0-128). A death by signal n is
+ * reported as failed with exitCode 128 + n (bash's and bwrap's convention, so both modes agree) and
+ * an errorMessage naming the signal. Past `timeoutSeconds`: timed_out, exitCode null. Problems of the
+ * runner itself (no script, no interpreter, no work folder) give status `error`; `run` never throws.
+ */
+export class ProcessScriptRunner implements ScriptRunner {
+  readonly sandbox: ActiveScriptSandbox;
+  private readonly settings: ScriptRunnerSettings;
+  private readonly bubblewrapArgs: string[];
+  private readonly systemRoots: string[];
+  /** Probed once per interpreter path; failures are not kept, so a venv created later is found. */
+  private readonly pythons = new Map<string, Promise<ScriptInterpreter>>();
+
+  constructor(options: ProcessScriptRunnerOptions = {}) {
+    this.settings = scriptRunnerSettings(options);
+    this.sandbox = resolveScriptSandbox(this.settings.sandbox);
+    this.bubblewrapArgs = this.sandbox.mode === 'bubblewrap' ? bubblewrapBaseArgs() : [];
+    this.systemRoots = sandboxSystemRoots();
+  }
+
+  async run(hook: ScriptHook, input: HookInput): Promise<HookRunResult> {
+    const startedAt = new Date();
+    const started = performance.now();
+    const finish = (outcome: RunOutcome): HookRunResult => ({
+      ...outcome,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - started),
+    });
+
+    let workDir: string | null = null;
+    try {
+      rejectNulCharacters(hook);
+      const source = await this.loadSource(hook);
+      const interpreter = await this.resolveInterpreter(hook);
+      workDir = await mkdtemp(join(this.settings.workRoot, 'stagehooks-run-')).catch((error: unknown) => {
+        throw new StagehooksError(`could not create a work folder under ${this.settings.workRoot}`, {
+          cause: error,
+        });
+      });
+      const scriptFile = SCRIPT_FILES[hook.type];
+      await writeFile(join(workDir, scriptFile), source, { mode: 0o600 });
+      await writeFile(join(workDir, INPUT_FILE), JSON.stringify(input), { mode: 0o600 });
+      const finished = await runProcessGroup(this.launch(hook, input, interpreter, workDir, scriptFile));
+      return finish(outcomeOf(finished, hook.config.timeoutSeconds, this.sandbox.mode === 'bubblewrap'));
+    } catch (error) {
+      return finish(errorOutcome(error));
+    } finally {
+      if (workDir !== null) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private async loadSource(hook: ScriptHook): Promise<string> {
+    const { script, scriptPath } = hook.config;
+    if (script !== undefined) return script;
+    if (scriptPath === undefined) throw new StagehooksError('the hook has neither script nor scriptPath');
+    if (this.settings.scriptStore === null) {
+      throw new StagehooksError(`script ${scriptPath} cannot be loaded: this runner has no script store`);
+    }
+    return this.settings.scriptStore.read(scriptPath);
+  }
+
+  private async resolveInterpreter(hook: ScriptHook): Promise<ScriptInterpreter> {
+    const interpreter =
+      hook.type === 'python' ? await this.resolvePython(hook.config.venv) : this.resolveBash();
+    if (this.sandbox.mode === 'bubblewrap') {
+      // The sandbox shows only the system folders and the interpreter's roots: fail clearly here
+      // rather than with bwrap's "execvp: No such file".
+      const real = await realpath(interpreter.executable);
+      if (![...this.systemRoots, ...interpreter.roots].some((root) => isWithin(real, root))) {
+        throw new StagehooksError(
+          `interpreter ${interpreter.executable} is outside the folders the sandbox shows (${this.systemRoots.join(', ')})`,
+        );
+      }
+    }
+    return interpreter;
+  }
+
+  private resolveBash(): ScriptInterpreter {
+    const executable = findExecutable(this.settings.bash, process.env.PATH ?? SCRIPT_PATH);
+    if (executable === null) throw new StagehooksError(`bash interpreter "${this.settings.bash}" not found`);
+    return { executable, roots: [] };
+  }
+
+  private async resolvePython(venv: string | undefined): Promise<ScriptInterpreter> {
+    let command = this.settings.python;
+    const roots: string[] = [];
+    if (venv !== undefined) {
+      if (this.settings.venvsRoot === null) {
+        throw new StagehooksError(`python venv "${venv}" requested, but this runner has no venvs root`);
+      }
+      const venvsRoot = await realpath(this.settings.venvsRoot).catch((error: unknown) => {
+        throw new StagehooksError(`the venvs root ${this.settings.venvsRoot} is missing`, { cause: error });
+      });
+      command = join(venvsRoot, venv, 'bin', 'python');
+      if (findExecutable(command, '') === null) {
+        throw new StagehooksError(`python venv "${venv}" not found (no ${command})`);
+      }
+      roots.push(venvsRoot);
+    }
+    const probed = await this.probePython(command);
+    return { executable: probed.executable, roots: [...roots, ...probed.roots] };
+  }
+
+  /** Asks the interpreter where it really lives: a shim (pyenv) or a symlink would not work in the sandbox. */
+  private probePython(command: string): Promise<ScriptInterpreter> {
+    let probe = this.pythons.get(command);
+    if (probe === undefined) {
+      probe = (async () => {
+        const { stdout } = await execFileAsync(command, ['-c', PYTHON_PROBE], {
+          // The runner's PATH finds the interpreter; nothing else of its environment is needed.
+          env: { PATH: process.env.PATH ?? SCRIPT_PATH, LANG: 'C.UTF-8' },
+          timeout: 10_000,
+        }).catch((error: unknown) => {
+          throw new StagehooksError(`python interpreter "${command}" could not be started`, { cause: error });
+        });
+        const found = PythonProbe.parse(JSON.parse(stdout));
+        const prefix = await realpath(found.basePrefix);
+        const outsideSystem = !this.systemRoots.some((root) => isWithin(prefix, root));
+        return { executable: found.executable, roots: outsideSystem ? [prefix] : [] };
+      })();
+      this.pythons.set(command, probe);
+      probe.catch(() => this.pythons.delete(command));
+    }
+    return probe;
+  }
+
+  private launch(
+    hook: ScriptHook,
+    input: HookInput,
+    interpreter: ScriptInterpreter,
+    workDir: string,
+    scriptFile: string,
+  ): ProcessLaunch {
+    const { prlimitPath } = this.sandbox;
+    const { memoryMiB, cpuSeconds } = this.settings.limits;
+    const limited = (command: string[]) =>
+      prlimitPath === null
+        ? command
+        : [
+            prlimitPath,
+            `--as=${memoryMiB * 1024 * 1024}`,
+            // Soft limit first: SIGXCPU names the cause; the hard one (SIGKILL) only if it is ignored.
+            `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
+            // A crash must not write core files onto the host (or into a core-dump service).
+            '--core=0',
+            '--',
+            ...command,
+          ];
+    const args = hook.config.args ?? [];
+    const timeoutMs = hook.config.timeoutSeconds * 1000;
+    const stdinFile = join(workDir, INPUT_FILE);
+
+    if (this.sandbox.mode === 'none') {
+      const [command, ...commandArgs] = limited([interpreter.executable, join(workDir, scriptFile), ...args]);
+      return {
+        command: command!,
+        args: commandArgs,
+        env: scriptEnvironment(hook, input, { home: workDir, inputFile: stdinFile }),
+        cwd: workDir,
+        stdinFile,
+        timeoutMs,
+      };
+    }
+    const env = scriptEnvironment(hook, input, {
+      home: SANDBOX_TMP_DIR,
+      inputFile: `${SANDBOX_WORK_DIR}/${INPUT_FILE}`,
+    });
+    return {
+      command: this.sandbox.bwrapPath!,
+      args: [
+        '--args',
+        '3',
+        ...this.bubblewrapArgs,
+        ...bubblewrapRunArgs(workDir, interpreter.roots),
+        '--',
+        ...limited([interpreter.executable, `${SANDBOX_WORK_DIR}/${scriptFile}`, ...args]),
+      ],
+      // bwrap runs privileged: it gets no hook-controlled variables (LD_PRELOAD...), the script gets them via fd 3.
+      env: {},
+      fd3: bubblewrapEnvArgs(env),
+      cwd: '/',
+      stdinFile,
+      timeoutMs,
+    };
+  }
+}
+
+/** A minimal environment built from scratch: the runner's own (credentials, tokens) never reaches a script. */
+function scriptEnvironment(
+  hook: ScriptHook,
+  input: HookInput,
+  paths: { home: string; inputFile: string },
+): Record<string, string> {
+  return {
+    PATH: SCRIPT_PATH,
+    HOME: paths.home,
+    TMPDIR: paths.home,
+    LANG: 'C.UTF-8',
+    // A hook may change PATH, HOME and the like for its own script; STAGEHOOKS_* stay ours.
+    ...hook.config.env,
+    STAGEHOOKS_HOOK_POINT: input.hookPoint,
+    STAGEHOOKS_JOB_ID: input.jobId,
+    STAGEHOOKS_INPUT_FILE: paths.inputFile,
+  };
+}
+
+/** NUL cannot be passed to a process, and in `bwrap --args` it would split one value into several arguments. */
+function rejectNulCharacters(hook: ScriptHook): void {
+  for (const [name, value] of Object.entries(hook.config.env ?? {})) {
+    if (value.includes('\0')) throw new StagehooksError(`config.env.${name} contains a NUL character`);
+  }
+  if (hook.config.args?.some((arg) => arg.includes('\0'))) {
+    throw new StagehooksError('config.args contains a NUL character');
+  }
+}
+
+function outcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed: boolean): RunOutcome {
+  const stderr = finished.stderr.text();
+  const captured = {
+    stdout: finished.stdout.text(),
+    stderr,
+    truncated: finished.stdout.truncated || finished.stderr.truncated,
+    responseStatus: null,
+    responseBody: null,
+  };
+  if (finished.timedOut) {
+    return {
+      ...captured,
+      status: 'timed_out',
+      exitCode: null,
+      errorMessage: `did not finish within ${timeoutSeconds} s; its process group was killed`,
+    };
+  }
+  if (finished.signal !== null) {
+    return {
+      ...captured,
+      status: 'failed',
+      exitCode: 128 + osConstants.signals[finished.signal],
+      errorMessage: `killed by ${finished.signal}`,
+    };
+  }
+  const exitCode = finished.exitCode ?? 255;
+  // bwrap reports its own setup failures as exit 1 with a "bwrap: " line; the script never started.
+  if (sandboxed && exitCode === 1 && stderr.startsWith('bwrap: ')) {
+    return {
+      ...captured,
+      status: 'error',
+      exitCode: null,
+      errorMessage: `the sandbox could not start: ${stderr.split('\n')[0]}`,
+    };
+  }
+  const signal = signalOfExitCode(exitCode);
+  if (signal !== undefined) {
+    return {
+      ...captured,
+      status: 'failed',
+      exitCode,
+      errorMessage: `exited with code ${exitCode} = 128 + ${signal}: the script or a command it ran was killed by ${signal}`,
+    };
+  }
+  const verdict = parseVerdict(finished.stdout.lastLine());
+  return {
+    ...captured,
+    status: verdict?.status ?? (exitCode === 0 ? 'passed' : 'failed'),
+    exitCode,
+    errorMessage: null,
+    ...(verdict?.message !== undefined && { message: verdict.message }),
+    ...(verdict?.data !== undefined && { data: verdict.data }),
+  };
+}
+
+/** The signal behind an exit code of 128 + n, the convention of bash and bwrap for a death by signal n. */
+function signalOfExitCode(exitCode: number): string | undefined {
+  if (exitCode <= 128) return undefined;
+  return Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128)?.[0];
+}
+
+function parseVerdict(line: string | undefined): ScriptVerdict | undefined {
+  if (line === undefined || !line.startsWith('{')) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const verdict = ScriptVerdict.safeParse(json);
+  return verdict.success ? verdict.data : undefined;
+}
+
+function errorOutcome(error: unknown): RunOutcome {
+  return {
+    status: 'error',
+    exitCode: null,
+    stdout: null,
+    stderr: null,
+    responseStatus: null,
+    responseBody: null,
+    errorMessage: describeError(error),
+    truncated: false,
+  };
+}
+
+/** Our own message, plus the underlying cause (errno text, etc.) for the operator. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `unexpected failure: ${String(error)}`;
+  const message = error instanceof StagehooksError ? error.message : `unexpected failure: ${error.message}`;
+  return error.cause instanceof Error ? `${message} (${error.cause.message.trim()})` : message;
+}

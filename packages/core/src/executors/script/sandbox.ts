@@ -1,0 +1,144 @@
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { StagehooksError } from '../../errors';
+
+export type ScriptSandboxSetting = 'bubblewrap' | 'none' | 'auto';
+
+/** The isolation script hooks actually get on this machine. */
+export interface ActiveScriptSandbox {
+  mode: 'bubblewrap' | 'none';
+  /** Absolute path of `bwrap` when mode is `bubblewrap`. */
+  bwrapPath: string | null;
+  /** Absolute path of `prlimit`; null when memory and CPU limits cannot be applied. */
+  prlimitPath: string | null;
+  /** One line for the operator when isolation or limits are weaker than configured; null otherwise. */
+  warning: string | null;
+}
+
+/** PATH inside every script's environment, and where the runner finds `prlimit` (always inside the sandbox). */
+export const SCRIPT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** Where the run's work folder (script + input.json) appears inside the sandbox. */
+export const SANDBOX_WORK_DIR = '/tmp/hook';
+export const SANDBOX_TMP_DIR = '/tmp';
+
+/** `nobody`: the process-count limit is not enforced for root, and scripts have no business being root. */
+const SANDBOX_UID = '65534';
+
+/** Read-only system folders a script's interpreter needs; merged-/usr hosts have symlinks for most. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** Small pieces of /etc that interpreters use; never the whole of /etc (it holds host config and secrets). */
+const SYSTEM_FILES = ['/etc/alternatives', '/etc/ssl', '/etc/ld.so.cache', '/etc/localtime'];
+
+/** Absolute path of `command` (a name looked up on `searchPath`, or a path), or null when not executable. */
+export function findExecutable(command: string, searchPath: string): string | null {
+  const candidates = command.includes('/')
+    ? [command]
+    : searchPath
+        .split(delimiter)
+        .filter((dir) => isAbsolute(dir))
+        .map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here: try the next folder
+    }
+  }
+  return null;
+}
+
+/**
+ * Which sandbox `setting` gives on this machine. `auto` falls back to a plain subprocess when `bwrap` is
+ * not on PATH; the stack prints `warning` once at start. Throws when `bubblewrap` is required but missing.
+ */
+export function resolveScriptSandbox(
+  setting: ScriptSandboxSetting,
+  searchPath: string = process.env.PATH ?? SCRIPT_PATH,
+): ActiveScriptSandbox {
+  const bwrapPath = setting === 'none' ? null : findExecutable('bwrap', searchPath);
+  if (setting === 'bubblewrap' && bwrapPath === null) {
+    throw new StagehooksError(
+      'the script sandbox is set to "bubblewrap" but bwrap is not on PATH: install bubblewrap (apt-get install bubblewrap)',
+    );
+  }
+  // Looked up where the sandbox can see it too: it runs inside, as the script's parent.
+  const prlimitPath = findExecutable('prlimit', SCRIPT_PATH);
+  const warnings: string[] = [];
+  if (setting === 'auto' && bwrapPath === null) {
+    warnings.push(
+      'bwrap is not on PATH: script hooks run as plain subprocesses that can read host files and reach the network; install bubblewrap to sandbox them',
+    );
+  }
+  if (prlimitPath === null)
+    warnings.push('prlimit is not installed: script hooks run without memory and CPU limits');
+  return {
+    mode: bwrapPath === null ? 'none' : 'bubblewrap',
+    bwrapPath,
+    prlimitPath,
+    warning: warnings.length > 0 ? warnings.join('; ') : null,
+  };
+}
+
+/** True when `path` is `root` or inside it. */
+export function isWithin(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
+}
+
+/** System folders bound into every sandbox; anything else (a python prefix, the venvs) is bound per run. */
+export function sandboxSystemRoots(): string[] {
+  return SYSTEM_DIRS.filter((dir) => existsSync(dir));
+}
+
+/**
+ * The fixed part of the bwrap command line: namespaces, identity, system folders. Computed once.
+ * No `--new-session`: the runner already starts bwrap in a new session without a terminal (so there is
+ * no TTY to inject into), and keeping the sandbox in bwrap's process group lets the group kill reach
+ * every sandboxed process at once, on top of --die-with-parent and the pid namespace.
+ */
+export function bubblewrapBaseArgs(): string[] {
+  const args = [
+    '--unshare-all', // user, ipc, pid, net (own loopback only), uts, cgroup
+    '--die-with-parent', // the sandbox dies with bwrap, so killing bwrap's process group ends everything
+    '--uid',
+    SANDBOX_UID,
+    '--gid',
+    SANDBOX_UID,
+    '--cap-drop',
+    'ALL',
+    '--hostname',
+    'stagehooks',
+  ];
+  for (const dir of SYSTEM_DIRS) {
+    let stats: ReturnType<typeof lstatSync>;
+    try {
+      stats = lstatSync(dir);
+    } catch {
+      continue;
+    }
+    // Recreate merged-/usr symlinks rather than binding their target twice.
+    if (stats.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else if (stats.isDirectory()) args.push('--ro-bind', dir, dir);
+  }
+  for (const file of SYSTEM_FILES) args.push('--ro-bind-try', file, file);
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', SANDBOX_TMP_DIR);
+  return args;
+}
+
+/**
+ * The per-run part: the work folder read-only at SANDBOX_WORK_DIR, extra read-only roots at their own
+ * paths (after the /tmp tmpfs, so roots under /tmp still show), cwd in the writable /tmp.
+ */
+export function bubblewrapRunArgs(workDir: string, readOnlyRoots: readonly string[]): string[] {
+  const args = ['--ro-bind', workDir, SANDBOX_WORK_DIR];
+  for (const root of readOnlyRoots) args.push('--ro-bind', root, root);
+  args.push('--chdir', SANDBOX_TMP_DIR);
+  return args;
+}
+
+/** `--setenv` pairs for `bwrap --args <fd>`: NUL-separated, so values never show in the host's `ps`. */
+export function bubblewrapEnvArgs(env: Readonly<Record<string, string>>): Buffer {
+  const parts = Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]);
+  return Buffer.from(parts.map((part) => `${part}\0`).join(''), 'utf8');
+}

@@ -1,0 +1,15 @@
+export { embeddedIpv4, isPublicAddress, nonPublicRange } from './addresses';
+export {
+  parseWebhookAllowlist,
+  WEBHOOK_ALLOW_VARIABLE,
+  WebhookAllowlist,
+  type WebhookDestination,
+} from './allowlist';
+export { type BackoffPolicy, backoffDelayMs, parseRetryAfter } from './retry';
+export {
+  type HostResolver,
+  HttpWebhookSender,
+  type HttpWebhookSenderInit,
+  type HttpWebhookSenderOptions,
+} from './sender';
+export { signatureHeaders, signingKey, webhookMessageId } from './signature';

@@ -1,0 +1,64 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import { parseOrThrow } from '@stagehooks/core/domain';
+import {
+  ApplyReviewDecisionArgs,
+  AwaitReviewArgs,
+  FlagForReviewArgs,
+  HookTaskArgs,
+  RecordExecutionArgs,
+  SkipRemainingHooksArgs,
+  Stage,
+  type StageTasks,
+  ValidateAndClaimArgs,
+} from '@stagehooks/core/engine';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+
+/**
+ * Parses the task input with its contract schema: a malformed payload fails the task with a
+ * `StageTask.InvalidInput` error naming the fields, instead of running on bad data.
+ */
+function parsedInput<S extends z.ZodType>(schema: S): MiddlewareObj<unknown, unknown, Error, Context> {
+  return {
+    before: (request) => {
+      try {
+        request.event = parseOrThrow(schema, request.event, 'task input');
+      } catch (error) {
+        const invalid = new Error((error as Error).message, { cause: error });
+        invalid.name = 'StageTask.InvalidInput';
+        throw invalid;
+      }
+    },
+  };
+}
+
+function task<S extends z.ZodType, R>(schema: S, work: (input: z.output<S>) => Promise<R>) {
+  const handler = async (input: z.output<S>): Promise<R> => work(input);
+  return middy<z.output<S>, R, Error, Context>(handler).use(
+    parsedInput(schema) as MiddlewareObj<z.output<S>, R, Error, Context>,
+  );
+}
+
+/**
+ * One Lambda handler per Task state of the stage machine. The Lambda entry points build them once per
+ * cold start; the local stack builds the same handlers and calls them in-process.
+ */
+export function createStageHandlers(tasks: StageTasks) {
+  return {
+    validateAndClaim: task(ValidateAndClaimArgs, ({ event, executionId }) =>
+      tasks.validateAndClaim(event, executionId),
+    ),
+    resolveEffectiveHooks: task(z.strictObject({ stage: Stage }), ({ stage }) =>
+      tasks.resolveEffectiveHooks(stage),
+    ),
+    runWebhook: task(HookTaskArgs, (args) => tasks.runWebhook(args)),
+    runScript: task(HookTaskArgs, (args) => tasks.runScript(args)),
+    recordExecution: task(RecordExecutionArgs, (args) => tasks.recordExecution(args)),
+    flagForReview: task(FlagForReviewArgs, (args) => tasks.flagForReview(args)),
+    awaitReview: task(AwaitReviewArgs, ({ reviewId, taskToken }) => tasks.awaitReview(reviewId, taskToken)),
+    applyReviewDecision: task(ApplyReviewDecisionArgs, (args) => tasks.applyReviewDecision(args)),
+    skipRemainingHooks: task(SkipRemainingHooksArgs, (args) => tasks.skipRemainingHooks(args)),
+  };
+}
+
+export type StageHandlers = ReturnType<typeof createStageHandlers>;

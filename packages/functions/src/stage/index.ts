@@ -1,0 +1,1 @@
+export { createStageHandlers, type StageHandlers } from './handlers';
