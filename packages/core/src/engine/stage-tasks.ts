@@ -153,7 +153,7 @@ export class StageTasks {
       results: [...run.results, entry],
       verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
       blocked: outcome === 'blocked',
-      last: { logId: log.id, hookId: hook.id, name: hook.name, errorMessage: result.errorMessage },
+      last: { logId: log.id, hookId: hook.id, name: hook.name, errorMessage: log.errorMessage },
     };
   }
 
@@ -216,20 +216,21 @@ export class StageTasks {
     run: RunState;
   }): Promise<RunState> {
     const { reviewId, decision, run } = args;
-    let summary: ReviewSummary;
-    if (decision.decision === 'expired') {
-      const review = await this.deps.reviews.close(
-        reviewId,
-        'expired',
-        decision.comment ?? 'no decision in time',
-      );
-      // A decision recorded in the last moment still counts.
-      summary = review.decision
-        ? { reviewId, decision: review.decision, by: review.decidedBy ?? 'unknown', comment: review.comment }
-        : { reviewId, decision: 'reject', by: decision.by, comment: decision.comment ?? null };
-    } else {
-      summary = { reviewId, decision: decision.decision, by: decision.by, comment: decision.comment ?? null };
-    }
+    // The review item records the outcome too, whoever decided: the admin API (already closed), a
+    // SendTaskSuccess from elsewhere (still open), or the timeout. A decision that got there first wins.
+    const review =
+      decision.decision === 'expired'
+        ? await this.deps.reviews.close(reviewId, 'expired', decision.comment ?? 'no decision in time')
+        : await this.deps.reviews
+            .decide(reviewId, decision.decision, decision.by, decision.comment ?? null)
+            .catch(async (error: unknown) => {
+              const current = await this.deps.reviews.get(reviewId);
+              if (current && current.status !== 'open') return current;
+              throw error;
+            });
+    const summary: ReviewSummary = review.decision
+      ? { reviewId, decision: review.decision, by: review.decidedBy ?? decision.by, comment: review.comment }
+      : { reviewId, decision: 'reject', by: decision.by, comment: decision.comment ?? null };
     const approved = summary.decision === 'approve';
     return { ...run, review: summary, blocked: !approved, verdict: approved ? run.verdict : 'blocked' };
   }
@@ -397,7 +398,7 @@ export class StageTasks {
       responseBody: result.responseBody,
       exitCode: result.exitCode,
       status,
-      errorMessage: result.errorMessage,
+      errorMessage: failureMessage(result),
       failureMode: hook.failureMode,
       outcome,
       durationMs: result.durationMs,
@@ -407,6 +408,16 @@ export class StageTasks {
       truncated: result.truncated,
     };
   }
+}
+
+/** What went wrong, in one line: the runner's own words, else the hook's message, else the bare facts. */
+export function failureMessage(result: HookRunResult): string | null {
+  if (result.errorMessage) return result.errorMessage;
+  if (result.status === 'passed') return null;
+  if (result.message) return result.message;
+  if (result.exitCode !== null) return `exited with code ${result.exitCode}`;
+  if (result.responseStatus !== null) return `answered HTTP ${result.responseStatus}`;
+  return result.status;
 }
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;

@@ -79,6 +79,12 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
   return matchesAt(compileOrThrow(pattern), event);
 }
 
+/** Validates and compiles `pattern` once, for a rule that matches many events (a bus on its hot path). */
+export function compilePattern(pattern: EventPattern): (event: unknown) => boolean {
+  const compiled = compileOrThrow(pattern);
+  return (event) => matchesAt(compiled, event);
+}
+
 // ---------------------------------------------------------------------------------------------- compiling
 
 type LeafTest = (value: PatternScalar) => boolean;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
 import {
+  compilePattern,
   type EventPattern,
   matchesPattern,
   stageReachedPattern,
@@ -815,5 +816,21 @@ describe('stagehooks rule patterns', () => {
 
     // Assess
     expect(results).toEqual([true, true, false, false]);
+  });
+});
+
+describe('compilePattern', () => {
+  it('matches exactly as matchesPattern does, and refuses a bad pattern up front', () => {
+    // Prepare
+    const pattern = { source: ['studio.pipeline'], detail: { size: [{ numeric: ['>', 10] }] } };
+    const matches = compilePattern(pattern);
+
+    // Act / Assess
+    for (const size of [5, 10, 11, '11']) {
+      const event = { source: 'studio.pipeline', detail: { size } };
+      expect(matches(event)).toBe(matchesPattern(pattern, event));
+    }
+    expect(matches({ source: 'studio.pipeline', detail: { size: 11 } })).toBe(true);
+    expect(() => compilePattern({ source: [] })).toThrow(ValidationError);
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type EventPattern, matchesPattern } from '@stagehooks/core/events';
+import { compilePattern, type EventPattern } from '@stagehooks/core/events';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../step-functions/local-step-functions';
 
 /** An event as EventBridge delivers it to targets. */
@@ -40,7 +40,7 @@ const busName = (name: string | undefined) => (name ?? 'default').split('/').at(
  * delivers to their targets, and forwards stagehooks' own events to an HTTP target when configured.
  */
 export class LocalEventBus {
-  private readonly rules: Rule[] = [];
+  private readonly rules: Array<Rule & { matches: (event: unknown) => boolean }> = [];
   private readonly listeners = new Set<(event: EventEnvelope) => void>();
 
   constructor(
@@ -50,8 +50,9 @@ export class LocalEventBus {
     } = {},
   ) {}
 
+  /** Throws a ValidationError for a pattern EventBridge would refuse. */
   addRule(rule: Rule) {
-    this.rules.push(rule);
+    this.rules.push({ ...rule, matches: compilePattern(rule.pattern) });
   }
 
   /** In-process subscribers see every event put on the bus. */
@@ -90,7 +91,7 @@ export class LocalEventBus {
   private async deliver(event: EventEnvelope) {
     for (const listener of this.listeners) listener(event);
     for (const rule of this.rules) {
-      if (matchesPattern(rule.pattern, event)) await rule.target(event);
+      if (rule.matches(event)) await rule.target(event);
     }
     if (this.options.forwardTo && event.source === 'stagehooks') void this.forward(event);
   }

@@ -1,0 +1,83 @@
+import {
+  definitionPlaceholders,
+  stageStateMachineDefinition,
+  stateNames,
+  substitutePlaceholders,
+  taskStates,
+} from '@stagehooks/core/engine';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+
+const filled = () =>
+  substitutePlaceholders(
+    stageStateMachineDefinition(),
+    Object.fromEntries(
+      definitionPlaceholders.map((name) => [
+        name,
+        `arn:aws:lambda:us-east-1:123456789012:function:stagehooks-${name}`,
+      ]),
+    ) as Record<(typeof definitionPlaceholders)[number], string>,
+  );
+
+type State = {
+  Type: string;
+  TimeoutSeconds?: number;
+  Resource?: string;
+  Next?: string;
+  Catch?: Array<{ Next: string }>;
+};
+const states = () => Object.entries(filled().States as Record<string, State>);
+
+describe('the stage state machine definition', () => {
+  it('is valid Amazon States Language (asl-validator, paths and ARNs checked)', () => {
+    // Act: the validator adds fields, so it gets a copy
+    const result = aslValidator(structuredClone(filled()), { checkPaths: true, checkArn: true });
+
+    // Assess
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('has an explicit TimeoutSeconds on every Task (the emulator defaults to 60 s)', () => {
+    const tasks = states().filter(([, state]) => state.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(5);
+    for (const [name, state] of tasks) expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+  });
+
+  it('lists every Task state as one the local stack must handle, and nothing else', () => {
+    const tasks = states()
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([name]) => name)
+      .sort();
+    expect(tasks).toEqual([...taskStates].sort());
+  });
+
+  it('uses JSONPath only: no JSONata, no variables', () => {
+    const text = JSON.stringify(stageStateMachineDefinition());
+    expect(text).not.toMatch(/QueryLanguage|JSONata|"Assign"|\{%/);
+  });
+
+  it('fills every placeholder and refuses to leave one unfilled', () => {
+    expect(JSON.stringify(filled())).not.toContain('${');
+    expect(() => substitutePlaceholders(stageStateMachineDefinition(), {} as never)).toThrow(
+      /no value for definition placeholder/,
+    );
+  });
+
+  it('waits for a review as long as configured', () => {
+    const definition = stageStateMachineDefinition({ reviewTimeoutSeconds: 90 });
+    const awaitReview = (definition.States as Record<string, State>)[stateNames.awaitReview];
+    expect(awaitReview?.TimeoutSeconds).toBe(90);
+    expect(awaitReview?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+  });
+
+  it('sends every runner failure to RunnerFailed, so the execution is still logged', () => {
+    for (const name of [stateNames.runWebhook, stateNames.runScriptInPool, stateNames.runScriptInTask]) {
+      const state = (filled().States as Record<string, State>)[name];
+      expect(
+        state?.Catch?.map((c) => c.Next),
+        name,
+      ).toEqual([stateNames.runnerFailed]);
+    }
+  });
+});
