@@ -62,6 +62,7 @@ export class LocalStepFunctions {
   private readonly running = new Map<string, Running>();
   private readonly tokens = new Map<string, PendingToken>();
   private readonly store: ExecutionStore;
+  private closing = false;
 
   constructor(options: { dataDir?: string } = {}) {
     this.store = new ExecutionStore(options.dataDir);
@@ -269,10 +270,14 @@ export class LocalStepFunctions {
     return interrupted;
   }
 
-  /** Stops every running execution (their handlers get no signal) and writes what is pending. */
+  /**
+   * Stops the service. Running executions stay RUNNING on disk, exactly as after a crash, so the next
+   * start ends them through `recoverInterrupted` whichever way the stack went down.
+   */
   close() {
-    for (const running of this.running.values()) running.abort();
+    this.closing = true;
     this.store.flush();
+    for (const running of this.running.values()) running.abort();
   }
 
   /** Writes pending history without stopping anything: what a crash would leave behind. */
@@ -355,6 +360,8 @@ export class LocalStepFunctions {
     };
     const drained = (async () => {
       for await (const event of execution.eventLogs) {
+        // What happens while the service shuts down (the abort) is not part of the execution's story.
+        if (this.closing) continue;
         record.raw.push(event as RawEvent);
         this.store.changed(record);
       }
@@ -362,10 +369,12 @@ export class LocalStepFunctions {
     const done = execution.result
       .then(
         (output) => {
+          if (this.closing) return;
           record.status = 'SUCCEEDED';
           record.output = JSON.stringify(output ?? null);
         },
         (error: unknown) => {
+          if (this.closing) return;
           if (error instanceof ExecutionAbortedError) record.status = 'ABORTED';
           else if (error instanceof ExecutionTimeoutError) record.status = 'TIMED_OUT';
           else record.status = 'FAILED';
@@ -373,6 +382,10 @@ export class LocalStepFunctions {
       )
       .then(async () => {
         await drained;
+        if (this.closing) {
+          this.running.delete(record.executionArn);
+          return record;
+        }
         const failed = [...record.raw].reverse().find((e) => e.type === 'ExecutionFailed');
         if (failed && record.status === 'FAILED') {
           record.error = failed.Error;
