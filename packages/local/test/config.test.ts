@@ -12,7 +12,7 @@ describe('loadLocalConfig', () => {
         scripts: resolve('.stagehooks', 'scripts'),
         venvs: resolve('.stagehooks', 'venvs'),
       },
-      ports: { api: 4100, aws: 4101, dynamodb: 4102 },
+      ports: { api: 4100, aws: 4101, dynamodb: 4102, demoReceiver: 4103 },
       tableName: 'stagehooks',
       logRetentionDays: 30,
       reviewTimeoutSeconds: 7 * 24 * 3600,

@@ -13,6 +13,7 @@ const LocalEnv = z.object({
   STAGEHOOKS_PORT: Port.default(4100),
   STAGEHOOKS_AWS_PORT: Port.default(4101),
   STAGEHOOKS_DYNAMODB_PORT: Port.default(4102),
+  STAGEHOOKS_DEMO_RECEIVER_PORT: Port.default(4103),
   STAGEHOOKS_TABLE: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
@@ -40,7 +41,7 @@ const LocalEnv = z.object({
 export interface LocalConfig {
   home: string;
   dataDir: { dynamodb: string; executions: string; scripts: string; venvs: string };
-  ports: { api: number; aws: number; dynamodb: number };
+  ports: { api: number; aws: number; dynamodb: number; demoReceiver: number };
   tableName: string;
   logRetentionDays: number;
   reviewTimeoutSeconds: number;
@@ -65,6 +66,7 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
       api: parsed.STAGEHOOKS_PORT,
       aws: parsed.STAGEHOOKS_AWS_PORT,
       dynamodb: parsed.STAGEHOOKS_DYNAMODB_PORT,
+      demoReceiver: parsed.STAGEHOOKS_DEMO_RECEIVER_PORT,
     },
     tableName: parsed.STAGEHOOKS_TABLE,
     logRetentionDays: parsed.STAGEHOOKS_LOG_RETENTION_DAYS,

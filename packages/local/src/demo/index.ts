@@ -1,0 +1,195 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { HookCreateInput, HookPoint } from '@stagehooks/core/domain';
+import { hookPoints } from '@stagehooks/core/domain';
+import type { StageVerdictDetail } from '@stagehooks/core/engine';
+import { listen } from '../aws-endpoint';
+import { formatDuration, formatTable } from '../cli/table';
+import { STAGEHOOKS_BUS } from '../event-bus';
+import { applyHooks, parseHooksFile } from '../hooks-file';
+import type { LocalStack } from '../stack';
+
+export const DEMO_PROJECT = 'demo-project';
+export const DEMO_SCENE_TYPE = 'demo-dance';
+
+/** The built-in webhook target of the demo hooks: answers like a render-farm notifier would. */
+export async function startDemoReceiver(port: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ status: 'passed', message: `render farm notified (${request.url})` }));
+    });
+  });
+  await listen(server, port);
+  return { url: `http://127.0.0.1:${port}`, server };
+}
+
+const FRAME_BUDGET = `input=$(cat)
+echo "checking the frame budget of $STAGEHOOKS_JOB_ID"
+echo '{"status":"passed","message":"within the frame budget"}'
+`;
+
+const LOUDNESS = `import json, sys
+stage = json.load(sys.stdin)
+lufs = stage["metadata"].get("loudnessLufs", -16)
+ok = lufs <= -14
+print(json.dumps({"status": "passed" if ok else "failed", "message": f"integrated loudness {lufs} LUFS"}))
+`;
+
+/** Fails on a marked input: `"metadata": { "flagged": true }` stops the pipeline for review. */
+const CONTENT_POLICY = `input=$(cat)
+case "$input" in
+  *'"flagged":true'*) echo '{"status":"failed","message":"flagged for content review"}'; exit 1 ;;
+esac
+echo '{"status":"passed","message":"no content policy issue"}'
+`;
+
+export function demoHooks(receiverUrl: string): HookCreateInput[] {
+  const notify = (hookPoint: HookPoint): HookCreateInput => ({
+    name: 'notify_render_farm',
+    description: 'studio: tell the render farm a stage was reached',
+    type: 'webhook',
+    hookPoint,
+    scopeType: 'studio',
+    sortOrder: 10,
+    config: { url: `${receiverUrl}/studio/${hookPoint}` },
+  });
+  return [
+    ...hookPoints.map(notify),
+    {
+      name: 'notify_render_farm',
+      description: 'project override: this project has its own render queue',
+      type: 'webhook',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: DEMO_PROJECT,
+      sortOrder: 10,
+      config: { url: `${receiverUrl}/projects/${DEMO_PROJECT}/segments` },
+    },
+    {
+      name: 'check_frame_budget',
+      description: 'scene type: dance scenes must stay within the frame budget',
+      type: 'shell',
+      hookPoint: 'post_segment',
+      scopeType: 'scene_type',
+      scopeId: DEMO_SCENE_TYPE,
+      sortOrder: 20,
+      config: { script: FRAME_BUDGET, timeoutSeconds: 10 },
+    },
+    {
+      name: 'loudness_check',
+      description: 'project: loudness must be at most -14 LUFS before concatenation',
+      type: 'python',
+      hookPoint: 'pre_concatenation',
+      scopeType: 'project',
+      scopeId: DEMO_PROJECT,
+      sortOrder: 20,
+      failureMode: 'warn',
+      config: { script: LOUDNESS, timeoutSeconds: 10 },
+    },
+    {
+      name: 'content_policy',
+      description: 'studio: a flagged delivery waits for a human',
+      type: 'shell',
+      hookPoint: 'post_delivery',
+      scopeType: 'studio',
+      sortOrder: 20,
+      failureMode: 'block',
+      config: { script: CONTENT_POLICY, timeoutSeconds: 10 },
+    },
+  ];
+}
+
+/** Registers the demo hooks (idempotently) and takes one demo job through all five stages, printing each verdict. */
+export async function runDemo(stack: LocalStack, receiverUrl: string, print: (text: string) => void) {
+  const applied = await applyHooks(
+    stack.registry,
+    parseHooksFile(JSON.stringify(demoHooks(receiverUrl)), 'demo hooks'),
+    'demo',
+  );
+  print(
+    `demo hooks: ${applied.filter((a) => a.action === 'created').length} registered, ${applied.filter((a) => a.action !== 'created').length} already there`,
+  );
+  const jobId = `demo-job-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  print(
+    `demo job ${jobId} (project ${DEMO_PROJECT}, scene type ${DEMO_SCENE_TYPE}) through all five stages:\n`,
+  );
+  for (const hookPoint of hookPoints) {
+    const verdict = await emitAndWait(stack, {
+      hookPoint,
+      jobId,
+      projectId: DEMO_PROJECT,
+      sceneTypeId: DEMO_SCENE_TYPE,
+      segmentPath: `s3://renders/${jobId}/seg-1.mp4`,
+      metadata: { loudnessLufs: -16, frames: 240 },
+      sceneContext: { mood: 'upbeat' },
+    });
+    print(formatStage(hookPoint, verdict));
+  }
+  await writeFile(
+    join(stack.config.home, 'demo.json'),
+    JSON.stringify({ jobId, ranAt: new Date().toISOString() }),
+  );
+}
+
+export const demoAlreadyRan = (home: string) => existsSync(join(home, 'demo.json'));
+
+/** Puts a stage event on the bus and waits for its verdict (or the block that holds it). */
+export function emitAndWait(
+  stack: LocalStack,
+  detail: Record<string, unknown>,
+  timeoutMs = 60_000,
+): Promise<StageVerdictDetail | { blocked: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(
+        new Error(
+          `no verdict for ${String(detail.jobId)} ${String(detail.hookPoint)} within ${timeoutMs / 1000} s`,
+        ),
+      );
+    }, timeoutMs);
+    const unsubscribe = stack.bus.subscribe((event) => {
+      const d = event.detail;
+      if (d.jobId !== detail.jobId || d.hookPoint !== detail.hookPoint || event.source !== 'stagehooks')
+        return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(
+        event['detail-type'] === 'Stage Hooks Blocked'
+          ? { blocked: d }
+          : (d as unknown as StageVerdictDetail),
+      );
+    });
+    stack.bus
+      .putEvents([
+        {
+          Source: 'studio.pipeline',
+          DetailType: 'Stage Reached',
+          EventBusName: STAGEHOOKS_BUS,
+          Detail: JSON.stringify(detail),
+        },
+      ])
+      .catch(reject);
+  });
+}
+
+export function formatStage(
+  hookPoint: string,
+  verdict: StageVerdictDetail | { blocked: Record<string, unknown> },
+): string {
+  if ('blocked' in verdict) {
+    return `${hookPoint}: BLOCKED by ${String(verdict.blocked.name)} (${String(verdict.blocked.errorMessage)}); review ${String(verdict.blocked.reviewId)} awaits a decision\n`;
+  }
+  const rows = verdict.results.map((r) => ({
+    hook: r.name,
+    status: r.status,
+    outcome: r.outcome,
+    duration: formatDuration(r.durationMs),
+  }));
+  const table = rows.length > 0 ? formatTable(rows, ['hook', 'status', 'outcome', 'duration']) : '(no hooks)';
+  return `${hookPoint}: ${verdict.verdict.toUpperCase()}${verdict.review ? ` (review: ${verdict.review.decision} by ${verdict.review.by})` : ''}\n${table}\n`;
+}

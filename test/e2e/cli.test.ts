@@ -1,0 +1,199 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '@stagehooks/local/cli';
+import { DEMO_PROJECT, runDemo, startDemoReceiver } from '@stagehooks/local/demo';
+import { startTestStack, type TestStack } from '@test/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let t: TestStack;
+let demo: Awaited<ReturnType<typeof startDemoReceiver>>;
+const demoPort = 0;
+
+beforeAll(async () => {
+  demo = await startDemoReceiver(demoPort);
+  const port = (demo.server.address() as { port: number }).port;
+  demo.url = `http://127.0.0.1:${port}`;
+  t = await startTestStack({ STAGEHOOKS_WEBHOOK_ALLOW: `127.0.0.1:${port}` });
+  // The CLI reads the same STAGEHOOKS_* variables as the stack it talks to.
+  process.env.STAGEHOOKS_AWS_PORT = String(t.stack.config.ports.aws);
+  process.env.STAGEHOOKS_DYNAMODB_PORT = String(t.stack.config.ports.dynamodb);
+  process.env.STAGEHOOKS_HOME = t.home;
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+  demo?.server.close();
+});
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('the demo', () => {
+  it('registers its hooks and takes a job through all five stages, printing each stage', async () => {
+    // Act
+    const printed: string[] = [];
+    await runDemo(t.stack, demo.url, (s) => printed.push(s));
+
+    // Assess
+    const text = printed.join('\n');
+    expect(text).toContain('demo hooks: 9 registered');
+    for (const point of [
+      'post_variant',
+      'pre_segment',
+      'post_segment',
+      'pre_concatenation',
+      'post_delivery',
+    ]) {
+      expect(text).toContain(`${point}: PASSED`);
+    }
+    expect(text).toMatch(/check_frame_budget +passed +continued/);
+    expect(text).toMatch(/loudness_check +passed +continued/);
+  }, 60_000);
+});
+
+describe('stagehooks hooks apply', () => {
+  it('creates, then leaves alone, then updates, by name and scope', async () => {
+    // Prepare
+    const file = join(t.home, 'hooks.json');
+    const hooks = [
+      {
+        name: 'cli_notify',
+        type: 'webhook',
+        hookPoint: 'pre_segment',
+        scopeType: 'project',
+        scopeId: 'p-cli',
+        config: { url: 'https://hooks.example.com/n' },
+      },
+      {
+        name: 'cli_check',
+        type: 'shell',
+        hookPoint: 'pre_segment',
+        scopeType: 'project',
+        scopeId: 'p-cli',
+        config: { script: 'true' },
+      },
+    ];
+    await writeFile(file, JSON.stringify({ hooks }));
+
+    // Act
+    const first = await cli('hooks', 'apply', '-f', file, '--actor', 'ci');
+    const second = await cli('hooks', 'apply', '-f', file);
+    hooks[1] = { ...hooks[1], config: { script: 'exit 0' } } as (typeof hooks)[number];
+    await writeFile(file, JSON.stringify(hooks));
+    const third = await cli('hooks', 'apply', '-f', file);
+
+    // Assess
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.out).toContain('2 created, 0 updated, 0 unchanged');
+    expect(first.out).toMatch(/signing secret of cli_notify .*shown once: whsec_/);
+    expect(second.out).toContain('0 created, 0 updated, 2 unchanged');
+    expect(second.out).not.toContain('whsec_');
+    expect(third.out).toContain('0 created, 1 updated, 1 unchanged');
+    const stored = await t.stack.registry.hooksAt({ scopeType: 'project', scopeId: 'p-cli' }, 'pre_segment');
+    expect(stored.map((h) => [h.name, h.revision, h.createdBy]).sort()).toEqual([
+      ['cli_check', 2, 'ci'],
+      ['cli_notify', 1, 'ci'],
+    ]);
+  });
+
+  it('refuses a file with a bad hook, naming every field, and applies nothing', async () => {
+    const file = join(t.home, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify([
+        {
+          name: 'good_one',
+          type: 'shell',
+          hookPoint: 'pre_segment',
+          scopeType: 'project',
+          scopeId: 'p-bad',
+          config: { script: 'true' },
+        },
+        {
+          name: 'Bad Name',
+          type: 'shell',
+          hookPoint: 'post_render',
+          scopeType: 'project',
+          scopeId: 'p-bad',
+          config: { script: 'x', scriptPath: 'a.sh' },
+        },
+      ]),
+    );
+    const result = await cli('hooks', 'apply', '-f', file);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('hooks.1.name');
+    expect(result.err).toContain('hooks.1.hookPoint');
+    expect(result.err).toContain('hooks.1.config.scriptPath: give either script or scriptPath, not both');
+    expect(await t.stack.registry.hooksAt({ scopeType: 'project', scopeId: 'p-bad' }, 'pre_segment')).toEqual(
+      [],
+    );
+  });
+});
+
+describe('stagehooks emit and logs', () => {
+  it('prints the verdict of a stage and its logs', async () => {
+    // Prepare
+    await t.define({
+      name: 'emit_check',
+      type: 'shell',
+      hookPoint: 'post_variant',
+      scopeType: 'project',
+      scopeId: 'p-emit',
+      config: { script: 'echo fine' },
+    });
+
+    // Act
+    const emitted = await cli('emit', 'post_variant', '--job', 'job-cli', '--project', 'p-emit');
+    const logs = await cli('logs', '--job', 'job-cli');
+
+    // Assess
+    expect(emitted.code).toBe(0);
+    expect(emitted.out).toMatch(/post_variant: PASSED/);
+    expect(emitted.out).toMatch(/emit_check +passed +continued/);
+    expect(logs.out).toMatch(/post_variant +emit_check +passed +continued/);
+  });
+
+  it('exits 3 and names the review when a block hook holds the stage', async () => {
+    const detail = join(t.home, 'flagged.json');
+    await writeFile(detail, JSON.stringify({ metadata: { flagged: true } }));
+    const emitted = await cli(
+      'emit',
+      'post_delivery',
+      '--job',
+      'job-cli-flagged',
+      '--project',
+      DEMO_PROJECT,
+      '--detail',
+      detail,
+    );
+    expect(emitted.code).toBe(3);
+    expect(emitted.out).toMatch(/BLOCKED, waiting for review \w+/);
+  });
+
+  it('says what is wrong with bad arguments', async () => {
+    expect(await cli('emit', 'post_render', '--job', 'j', '--project', 'p')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('hookPoint: must be one of'),
+    });
+    expect(await cli('emit', 'post_variant')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--job: is required.*--project: is required/s),
+    });
+    expect(await cli('logs')).toMatchObject({ code: 2, err: expect.stringContaining('--job: is required') });
+    expect(await cli('frobnicate')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(await cli('hooks', 'apply')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('-f: is required'),
+    });
+  });
+});
