@@ -1,0 +1,10 @@
+export { StepFunctionsApiError, TaskError } from './errors';
+export type { ExecutionRecord, ExecutionStatus } from './execution-store';
+export { type HistoryEvent, toHistory } from './history';
+export {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  LocalStepFunctions,
+  type LocalTaskHandler,
+  type TaskContext,
+} from './local-step-functions';

@@ -1,0 +1,244 @@
+import type { Server } from 'node:http';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  TaskDoesNotExist,
+} from '@aws-sdk/client-sfn';
+import { createAwsEndpoint, listen } from '@stagehooks/local/aws-endpoint';
+import { type EventEnvelope, LocalEventBus } from '@stagehooks/local/event-bus';
+import { LocalStepFunctions } from '@stagehooks/local/step-functions';
+import { freePort } from '@test/free-port';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** A small machine with a task, a retry, a catch and a token wait: every path the API reports on. */
+const definition = {
+  StartAt: 'Work',
+  States: {
+    Work: {
+      Type: 'Task',
+      Resource: 'arn:aws:lambda:us-east-1:000000000000:function:work',
+      TimeoutSeconds: 5,
+      Retry: [{ ErrorEquals: ['Flaky'], IntervalSeconds: 0, MaxAttempts: 1 }],
+      Next: 'Wait?',
+    },
+    'Wait?': {
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.wait', IsPresent: true },
+            { Variable: '$.wait', BooleanEquals: true },
+          ],
+          Next: 'Hold',
+        },
+      ],
+      Default: 'Done',
+    },
+    Hold: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSeconds: 30,
+      Parameters: {
+        FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:hold',
+        Payload: { 'token.$': '$$.Task.Token' },
+      },
+      Next: 'Done',
+    },
+    Done: { Type: 'Succeed' },
+  },
+};
+
+let sfn: LocalStepFunctions;
+let bus: LocalEventBus;
+let server: Server;
+let client: SFNClient;
+let events: EventBridgeClient;
+let arn: string;
+const tokens: string[] = [];
+let flaky = 0;
+
+beforeAll(async () => {
+  sfn = new LocalStepFunctions();
+  arn = sfn.createStateMachine('test-machine', definition, {
+    Work: async (input) => {
+      if ((input as { flaky?: boolean }).flaky && flaky++ === 0)
+        throw Object.assign(new Error('first try fails'), { name: 'Flaky' });
+      return { ...(input as object), worked: true };
+    },
+    Hold: async (input, context) => {
+      const token = (input as { Payload: { token: string } }).Payload.token;
+      tokens.push(token);
+      return context.waitForTaskToken(token);
+    },
+  });
+  bus = new LocalEventBus();
+  server = createAwsEndpoint({ sfn, bus });
+  const port = await freePort();
+  await listen(server, port);
+  const config = {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  };
+  client = new SFNClient(config);
+  events = new EventBridgeClient(config);
+});
+afterAll(() => {
+  client.destroy();
+  events.destroy();
+  sfn.close();
+  server.close();
+});
+
+const start = (name: string, input: object) =>
+  client.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(input) }));
+
+describe('Step Functions through the real SDK client', () => {
+  it('lists the state machine and runs an execution to the end', async () => {
+    const { stateMachines } = await client.send(new ListStateMachinesCommand({}));
+    expect(stateMachines?.map((m) => m.name)).toEqual(['test-machine']);
+
+    const { executionArn } = await start('plain', { n: 1 });
+    await sfn.whenDone(executionArn as string);
+    const described = await client.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described).toMatchObject({ status: 'SUCCEEDED', name: 'plain' });
+    expect(JSON.parse(described.output ?? '{}')).toEqual({ n: 1, worked: true });
+    expect(described.startDate).toBeInstanceOf(Date);
+  });
+
+  it('tells a retried task apart in the history, in AWS event types', async () => {
+    const { executionArn } = await start('retried', { flaky: true });
+    await sfn.whenDone(executionArn as string);
+    const { events: history = [] } = await client.send(new GetExecutionHistoryCommand({ executionArn }));
+    expect(history.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionFailed',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'ChoiceStateEntered',
+      'ChoiceStateExited',
+      'SucceedStateEntered',
+      'SucceedStateExited',
+      'ExecutionSucceeded',
+    ]);
+    expect(history.map((e) => e.id)).toEqual(history.map((_, i) => i + 1));
+    expect(history[4]?.lambdaFunctionFailedEventDetails).toEqual({
+      error: 'Flaky',
+      cause: 'first try fails',
+    });
+    const reversed = await client.send(
+      new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 2 }),
+    );
+    expect(reversed.events?.map((e) => e.type)).toEqual(['ExecutionSucceeded', 'SucceedStateExited']);
+    expect(reversed.nextToken).toBeTruthy();
+  });
+
+  it('waits on a task token until SendTaskSuccess, which a used token refuses', async () => {
+    // Prepare
+    const { executionArn } = await start('held', { wait: true });
+    while (tokens.length === 0) await new Promise((r) => setTimeout(r, 10));
+    expect((await client.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+
+    // Act
+    await client.send(
+      new SendTaskSuccessCommand({ taskToken: tokens[0], output: JSON.stringify({ decided: 'yes' }) }),
+    );
+    await sfn.whenDone(executionArn as string);
+
+    // Assess
+    const described = await client.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.status).toBe('SUCCEEDED');
+    expect(JSON.parse(described.output ?? '{}')).toEqual({ decided: 'yes' });
+    const history = await client.send(new GetExecutionHistoryCommand({ executionArn }));
+    expect(history.events?.map((e) => e.type)).toContain('TaskSubmitted');
+    await expect(
+      client.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: '{}' })),
+    ).rejects.toBeInstanceOf(TaskDoesNotExist);
+  });
+
+  it('stops an execution on request', async () => {
+    tokens.length = 0;
+    const { executionArn } = await start('stopped', { wait: true });
+    while (tokens.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await client.send(new StopExecutionCommand({ executionArn }));
+    await sfn.whenDone(executionArn as string);
+    expect((await client.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+  });
+
+  it('answers like AWS for names in use, unknown executions, and pages of executions', async () => {
+    await expect(start('plain', { n: 2 })).rejects.toBeInstanceOf(ExecutionAlreadyExists);
+    await expect(start('plain', { n: 1 })).resolves.toMatchObject({
+      executionArn: expect.stringContaining(':plain'),
+    });
+    await expect(
+      client.send(
+        new DescribeExecutionCommand({
+          executionArn: 'arn:aws:states:us-east-1:000000000000:execution:test-machine:nope',
+        }),
+      ),
+    ).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+    const first = await client.send(new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 2 }));
+    const second = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: arn, maxResults: 2, nextToken: first.nextToken }),
+    );
+    const names = [...(first.executions ?? []), ...(second.executions ?? [])].map((e) => e.name);
+    expect(new Set(names).size).toBe(4);
+    const succeeded = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED' }),
+    );
+    expect(succeeded.executions?.every((e) => e.status === 'SUCCEEDED')).toBe(true);
+  });
+});
+
+describe('EventBridge PutEvents through the real SDK client', () => {
+  it('delivers well-formed events to matching rules and reports bad entries per entry', async () => {
+    // Prepare
+    const delivered: EventEnvelope[] = [];
+    bus.addRule({
+      name: 'orders',
+      pattern: { source: ['shop'], detail: { total: [{ numeric: ['>', 10] }] } },
+      target: (e) => void delivered.push(e),
+    });
+
+    // Act
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: 'shop', DetailType: 'Order', Detail: JSON.stringify({ total: 20 }) },
+          { Source: 'shop', DetailType: 'Order', Detail: JSON.stringify({ total: 5 }) },
+          { Source: 'shop', DetailType: 'Order', Detail: 'not json' },
+          { Source: 'shop', DetailType: 'Order', Detail: '{}', EventBusName: 'elsewhere' },
+        ],
+      }),
+    );
+
+    // Assess
+    expect(result.FailedEntryCount).toBe(2);
+    expect(result.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'ok',
+      'MalformedDetail',
+      'NotFoundException',
+    ]);
+    expect(delivered.map((e) => e.detail)).toEqual([{ total: 20 }]);
+    expect(delivered[0]).toMatchObject({
+      source: 'shop',
+      'detail-type': 'Order',
+      id: result.Entries?.[0]?.EventId,
+    });
+  });
+});
