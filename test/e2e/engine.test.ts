@@ -282,8 +282,16 @@ describe('events', () => {
 
     // Assess
     expect(await logsOf('job-dup')).toHaveLength(1);
-    const history = await t.sfn.send(new GetExecutionHistoryCommand({ executionArn: second.executionArn }));
-    expect(history.events?.some((e) => e.stateEnteredEventDetails?.name === 'AlreadyHandled')).toBe(true);
+    // Both started at once: whichever claimed the id first ran the hooks, the other stopped at AlreadyHandled.
+    const handled = [];
+    for (const { executionArn } of [first, second]) {
+      const history = await t.sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+      handled.push(history.events?.some((e) => e.stateEnteredEventDetails?.name === 'AlreadyHandled'));
+    }
+    expect(handled.sort()).toEqual([false, true]);
+    // Forwarding is asynchronous: wait for the one verdict, then make sure no second one follows.
+    await t.receiver.verdict('job-dup', 'post_delivery');
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(
       t.receiver.events.filter(
         (e) => e.detail.jobId === 'job-dup' && e['detail-type'] === 'Stage Hooks Completed',

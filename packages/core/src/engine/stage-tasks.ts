@@ -1,4 +1,3 @@
-import { monotonicFactory } from 'ulid';
 import {
   EventEnvelope,
   type ExecutionLogDraft,
@@ -37,7 +36,6 @@ export interface StageTaskDeps {
   scripts: ScriptRunner;
   events: EventPublisher;
   now?: () => Date;
-  newId?: () => string;
 }
 
 /** What completes the AwaitReview task: the output of SendTaskSuccess for the review's token. */
@@ -60,14 +58,12 @@ export function outcomeOf(status: HookRunResult['status'] | 'skipped', failureMo
  */
 export class StageTasks {
   private readonly now: () => Date;
-  private readonly newId: () => string;
   /** Hooks by id and revision, filled at resolution: a warm runner skips the registry reads. */
   private readonly hookCache = new Map<string, Hook>();
   private readonly secretCache = new Map<string, string>();
 
   constructor(private readonly deps: StageTaskDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.newId = deps.newId ?? monotonicFactory();
   }
 
   async validateAndClaim(event: unknown, executionId: string): Promise<ClaimOutput> {
@@ -159,8 +155,9 @@ export class StageTasks {
 
   async flagForReview(args: HookTaskArgs & { run: RunState }): Promise<{ reviewId: string }> {
     const { stage, hook, run, executionId } = args;
-    const last = run.last ?? { logId: 'unknown', errorMessage: null };
-    const reviewId = this.newId();
+    const last = run.last ?? { logId: invocationIdOf(executionId, args.index), errorMessage: null };
+    // Derived from the blocked execution's log id: a retried FlagForReview finds the same review.
+    const reviewId = `review.${last.logId}`;
     await this.deps.reviews.create({
       id: reviewId,
       status: 'open',

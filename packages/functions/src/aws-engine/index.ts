@@ -1,0 +1,4 @@
+export { ATTEMPT_BUDGET_BYTES, fitAttempt } from './attempt-size';
+export { createLambdaHandlers, type LambdaHandlerDeps, type LambdaHandlers } from './lambda-handlers';
+export type { TaskReport, TaskReporter } from './ports';
+export { type AwsStageTaskParts, createAwsStageTasks } from './stage-tasks';

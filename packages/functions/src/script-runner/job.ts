@@ -1,0 +1,154 @@
+import { setMaxListeners } from 'node:events';
+import { safeParseFields } from '@stagehooks/core/domain';
+import { type Attempt, HookTaskArgs } from '@stagehooks/core/engine';
+import { z } from 'zod';
+import { fitAttempt } from '../aws-engine/attempt-size';
+import type { TaskReport, TaskReporter } from '../aws-engine/ports';
+import { errorFields, type Logger } from '../log';
+
+/** What RunScriptInPool puts on the queue. */
+export const ScriptJobMessage = z.strictObject({ taskToken: z.string().min(1), job: z.unknown() });
+export type ScriptJobMessage = z.output<typeof ScriptJobMessage>;
+
+/** Error names the state machine's RunnerFailed state records in the execution log. */
+export const runnerErrors = {
+  invalidJob: 'ScriptRunner.InvalidJob',
+  failed: 'ScriptRunner.Failed',
+  interrupted: 'ScriptRunner.Interrupted',
+  misconfigured: 'ScriptRunner.Misconfigured',
+} as const;
+
+export interface ScriptJobDeps {
+  /** StageTasks.runScript: loads the hook, runs it, returns the Attempt; throws only on engine faults. */
+  runScript: (args: HookTaskArgs) => Promise<Attempt>;
+  reporter: TaskReporter;
+  log: Logger;
+  /** Default ATTEMPT_BUDGET_BYTES. */
+  attemptBudgetBytes?: number;
+}
+
+export type JobEnd = 'succeeded' | 'failed' | 'invalid' | 'interrupted';
+
+export interface JobResult {
+  end: JobEnd;
+  /** 'closed' when the task had stopped waiting: the report reached nobody. */
+  report: TaskReport;
+}
+
+/**
+ * A signal that aborts `graceMs` after `stop` does (never, if it does not): how long a stopping runner
+ * lets running scripts finish before it reports them interrupted.
+ */
+export function graceAfter(stop: AbortSignal, graceMs: number): AbortSignal {
+  const grace = new AbortController();
+  // One listener per running job: more than EventTarget's default warning threshold is expected.
+  setMaxListeners(0, grace.signal);
+  const start = () => setTimeout(() => grace.abort(), graceMs);
+  if (stop.aborted) start();
+  else stop.addEventListener('abort', start, { once: true });
+  return grace.signal;
+}
+
+/**
+ * `work`'s value, or null as soon as `signal` aborts. Unlike racing a long-pending promise, it leaves
+ * no reaction behind once `work` settles, so a runner that lives for weeks does not accumulate them.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const aborted = () => resolve(null);
+    signal.addEventListener('abort', aborted, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', aborted);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', aborted);
+        reject(error);
+      },
+    );
+  });
+}
+
+const describeError = (error: unknown) => {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`;
+};
+
+/** Reports a job the runner cannot read, so its task fails now instead of at its timeout. */
+export async function reportInvalidJob(
+  taskToken: string,
+  reason: string,
+  deps: Pick<ScriptJobDeps, 'reporter' | 'log'>,
+): Promise<JobResult> {
+  deps.log.error('invalid script job', { reason });
+  const report = await deps.reporter.fail(taskToken, { error: runnerErrors.invalidJob, cause: reason });
+  return { end: 'invalid', report };
+}
+
+/**
+ * Runs one job and reports it to its task token: SendTaskSuccess with the Attempt (cut to fit the
+ * state payload limit), or SendTaskFailure when the job is malformed (ScriptRunner.InvalidJob), the run
+ * itself throws (ScriptRunner.Failed) or `interrupt` aborts first (ScriptRunner.Interrupted).
+ * Throws only when the report cannot be delivered (TaskReportError).
+ */
+export async function executeJob(
+  taskToken: string,
+  job: unknown,
+  deps: ScriptJobDeps,
+  interrupt: AbortSignal,
+): Promise<JobResult> {
+  const parsed = safeParseFields(HookTaskArgs, job);
+  if (!parsed.success) {
+    const reason = `the job is not valid HookTaskArgs: ${parsed.issues
+      .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+      .join('; ')}`;
+    return reportInvalidJob(taskToken, reason, deps);
+  }
+  const args = parsed.data;
+  const fields = {
+    executionId: args.executionId,
+    index: args.index,
+    hookId: args.hook.id,
+    hookName: args.hook.name,
+  };
+  deps.log.info('script job started', fields);
+  const outcome = (await untilAborted(
+    deps.runScript(args).then(
+      (attempt) => ({ kind: 'ran' as const, attempt }),
+      (error: unknown) => ({ kind: 'threw' as const, error }),
+    ),
+    interrupt,
+  )) ?? { kind: 'interrupted' as const };
+  switch (outcome.kind) {
+    case 'ran': {
+      const attempt = fitAttempt(outcome.attempt, deps.attemptBudgetBytes);
+      const result = 'result' in attempt ? attempt.result : undefined;
+      deps.log.info('script job finished', {
+        ...fields,
+        status: result?.status,
+        durationMs: result?.durationMs,
+        truncated: result?.truncated,
+      });
+      return { end: 'succeeded', report: await deps.reporter.succeed(taskToken, attempt) };
+    }
+    case 'threw': {
+      deps.log.error('script job failed in the runner', { ...fields, ...errorFields(outcome.error) });
+      const report = await deps.reporter.fail(taskToken, {
+        error: runnerErrors.failed,
+        cause: describeError(outcome.error),
+      });
+      return { end: 'failed', report };
+    }
+    case 'interrupted': {
+      deps.log.warn('script job interrupted: the runner is stopping', fields);
+      const report = await deps.reporter.fail(taskToken, {
+        error: runnerErrors.interrupted,
+        cause: 'the script runner was stopped (SIGTERM) before the script finished',
+      });
+      return { end: 'interrupted', report };
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HookCreate, type HookCreateInput, type ShellConfig } from '@stagehooks/core/domain';
+import { DynamoHookRegistry } from '@stagehooks/core/dynamodb';
+import type { HookTaskArgs, Stage } from '@stagehooks/core/engine';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { Logger } from '../src/log';
+
+/** Dummy credentials: the SDK needs some even when every call is mocked or goes to DynamoDB Local. */
+export const testCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+export const testRegion = 'us-east-1';
+export const clientConfig = { region: testRegion, credentials: testCredentials };
+
+export const stage: Stage = {
+  eventId: '6f1c3b0e-7d7a-4b8e-9c3e-5f0a1d2e3f40',
+  hookPoint: 'post_segment',
+  jobId: 'job-42',
+  projectId: 'p1',
+  sceneTypeId: 'st-dance',
+  segmentPath: 's3://bucket/job-42/seg-3.mp4',
+  metadata: { fps: 24 },
+  sceneContext: { mood: 'calm' },
+};
+
+export const executionId =
+  'arn:aws:states:us-east-1:123456789012:execution:stagehooks-stage:job-42-post_segment';
+
+/** Stores a shell hook in the registry; 10 s timeout unless the config says otherwise. */
+export async function defineShellHook(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  config: z.input<typeof ShellConfig>,
+  name = 'color_grade',
+) {
+  const registry = new DynamoHookRegistry(doc, { tableName });
+  const input: HookCreateInput = {
+    name,
+    type: 'shell',
+    hookPoint: 'post_segment',
+    scopeType: 'project',
+    scopeId: 'p1',
+    failureMode: 'block',
+    config: { timeoutSeconds: 10, ...config },
+  };
+  const { hook } = await registry.create(HookCreate.parse(input), 'test');
+  return hook;
+}
+
+/** What the state machine passes a script runner for `hook` (the job of PrepareScriptJob). */
+export function jobFor(hook: { id: string; name: string; revision: number }, index = 0): HookTaskArgs {
+  return {
+    stage,
+    hook: {
+      id: hook.id,
+      name: hook.name,
+      type: 'shell',
+      revision: hook.revision,
+      failureMode: 'block',
+      isolation: 'pool',
+      source: { scopeType: 'project', scopeId: 'p1' },
+    },
+    index,
+    executionId,
+  };
+}
+
+/** A logger that keeps its entries for assertions. */
+export function recordingLogger() {
+  const entries: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+  const at =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      entries.push({ level, message, fields });
+  const log: Logger = { info: at('info'), warn: at('warn'), error: at('error') };
+  return { log, entries };
+}
+
+/** Polls `check` until it holds or `timeoutMs` passes. */
+export async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Enough of a Lambda context for handlers called in tests. */
+export function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${testRegion}:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
