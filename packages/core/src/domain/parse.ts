@@ -3,7 +3,10 @@ import { type FieldIssue, ValidationError } from '../errors';
 
 /** Per-parse wording: a missing field says so rather than "expected string, received undefined". */
 const parseOptions: z.core.ParseContext<z.core.$ZodIssue> = {
-  error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
+  error: (issue) =>
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined
+      ? 'is required'
+      : undefined,
 };
 
 export function fieldIssues(error: z.ZodError): FieldIssue[] {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CAPTURE_LIMIT_BYTES } from '../../domain';
 import { StagehooksError } from '../../errors';
 import { BoundedCapture } from './output-capture';
+import type { ScriptUser } from './work-folder';
 
 /** How to start one script run. */
 export interface ProcessLaunch {
@@ -17,6 +18,8 @@ export interface ProcessLaunch {
   /** Written to fd 3 and closed (bwrap reads its `--args` there). */
   fd3?: Buffer;
   timeoutMs: number;
+  /** Who the process runs as (needs a root runner); null: the runner's own uid and gid. */
+  user: ScriptUser | null;
 }
 
 export interface FinishedProcess {
@@ -34,7 +37,8 @@ const GROUP_EXIT_WAIT_MS = 1_000;
 
 /**
  * Runs a command as the leader of its own process group and kills the whole group (SIGKILL) on
- * timeout and again once the leader exits, so backgrounded children never outlive the run.
+ * timeout and again once the leader exits, so backgrounded children never outlive the run (a group of
+ * `launch.user` too: only a root runner starts one, and root may signal any uid).
  * Rejects (StagehooksError) only when the process cannot be started.
  */
 export async function runProcessGroup(launch: ProcessLaunch): Promise<FinishedProcess> {
@@ -65,6 +69,8 @@ function watchProcessGroup(launch: ProcessLaunch, stdinFd: number): Promise<Watc
         env: launch.env,
         // Own session and process group: `kill(-pid)` reaches every descendant that stays in it.
         detached: true,
+        // libuv also drops every supplementary group (setgroups(0)) before setgid and setuid.
+        ...(launch.user !== null && { uid: launch.user.uid, gid: launch.user.gid }),
         stdio: [stdinFd, 'pipe', 'pipe', ...(launch.fd3 ? (['pipe'] as const) : [])],
       });
     } catch (error) {

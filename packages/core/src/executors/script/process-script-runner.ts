@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,7 @@ import {
   sandboxSystemRoots,
 } from './sandbox';
 import type { ScriptStore } from './script-store';
+import { createWorkFolder, ScriptUser, type WorkFolder } from './work-folder';
 
 const execFileAsync = promisify(execFile);
 
@@ -58,6 +59,19 @@ export interface ProcessScriptRunnerOptions {
   venvsRoot?: string;
   /** Where per-run work folders are created (default the OS temp folder). */
   workRoot?: string;
+  /**
+   * The host uid and gid scripts run as instead of the runner's own (neither may be 0). Only a runner
+   * running as root can switch users: otherwise every run ends in status `error`. The script gets no
+   * supplementary groups and no capabilities, so it cannot read the runner's /proc/<pid>/environ nor
+   * signal or ptrace it. Its work folder (script, input.json) is readable but not writable by it; the
+   * work root and every folder above must let it in, and so must a venvs root.
+   * - `none`: the script and its children run as this uid and gid.
+   * - `bubblewrap`: bwrap and the whole sandbox run as this uid and gid on the host (bwrap then needs
+   *   unprivileged user namespaces); inside, the script still sees uid and gid 65534.
+   *
+   * Unset: scripts run as the runner's uid (in `bubblewrap`, 65534 inside mapped to it outside).
+   */
+  runAs?: ScriptUser;
 }
 
 type ScriptRunnerSettings = {
@@ -68,6 +82,7 @@ type ScriptRunnerSettings = {
   bash: string;
   venvsRoot: string | null;
   workRoot: string;
+  runAs: ScriptUser | null;
 };
 
 /** The one place defaults are applied. */
@@ -87,6 +102,7 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
     bash: options.bash ?? 'bash',
     venvsRoot: options.venvsRoot ?? null,
     workRoot: options.workRoot ?? tmpdir(),
+    runAs: options.runAs === undefined ? null : parseOrThrow(ScriptUser, options.runAs, 'script runAs'),
   };
 }
 
@@ -115,8 +131,9 @@ type RunOutcome = Omit<HookRunResult, 'startedAt' | 'finishedAt' | 'durationMs'>
 
 /**
  * Runs shell and python hooks as local subprocesses: in a bubblewrap sandbox when available (no
- * network, no host files, uid 65534), with memory and CPU limits, the hook input on stdin and in
- * STAGEHOOKS_INPUT_FILE, and an environment built from scratch (the runner's own never leaks in).
+ * network, no host files, uid 65534), optionally as another host user (`runAs`), with memory and CPU
+ * limits, the hook input on stdin and in STAGEHOOKS_INPUT_FILE, and an environment built from scratch
+ * (the runner's own never leaks in). Unsandboxed, cwd, HOME and TMPDIR are a fresh writable folder.
  *
  * Result: exit 0 = passed, other codes = failed; a last stdout line `{"status":"passed"|"failed",
  * "message"?, "data"?}` overrides that for ordinary exits (codes 0-128). A death by signal n is
@@ -149,25 +166,26 @@ export class ProcessScriptRunner implements ScriptRunner {
       durationMs: Math.round(performance.now() - started),
     });
 
-    let workDir: string | null = null;
+    let folder: WorkFolder | null = null;
     try {
       rejectNulCharacters(hook);
+      if (this.settings.runAs !== null) assertMaySwitchTo(this.settings.runAs);
       const source = await this.loadSource(hook);
       const interpreter = await this.resolveInterpreter(hook);
-      workDir = await mkdtemp(join(this.settings.workRoot, 'stagehooks-run-')).catch((error: unknown) => {
-        throw new StagehooksError(`could not create a work folder under ${this.settings.workRoot}`, {
-          cause: error,
-        });
-      });
       const scriptFile = SCRIPT_FILES[hook.type];
-      await writeFile(join(workDir, scriptFile), source, { mode: 0o600 });
-      await writeFile(join(workDir, INPUT_FILE), JSON.stringify(input), { mode: 0o600 });
-      const finished = await runProcessGroup(this.launch(hook, input, interpreter, workDir, scriptFile));
+      folder = await createWorkFolder(
+        this.settings.workRoot,
+        { [scriptFile]: source, [INPUT_FILE]: JSON.stringify(input) },
+        // The sandbox has its own writable /tmp.
+        { user: this.settings.runAs, home: this.sandbox.mode === 'none' },
+      );
+      const finished = await runProcessGroup(this.launch(hook, input, interpreter, folder, scriptFile));
       return finish(outcomeOf(finished, hook.config.timeoutSeconds, this.sandbox.mode === 'bubblewrap'));
     } catch (error) {
       return finish(errorOutcome(error));
     } finally {
-      if (workDir !== null) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      // As root, this also removes what the script left in its home, whatever the modes it set.
+      if (folder !== null) await rm(folder.dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 
@@ -250,7 +268,7 @@ export class ProcessScriptRunner implements ScriptRunner {
     hook: ScriptHook,
     input: HookInput,
     interpreter: ScriptInterpreter,
-    workDir: string,
+    folder: WorkFolder,
     scriptFile: string,
   ): ProcessLaunch {
     const { prlimitPath } = this.sandbox;
@@ -270,17 +288,25 @@ export class ProcessScriptRunner implements ScriptRunner {
           ];
     const args = hook.config.args ?? [];
     const timeoutMs = hook.config.timeoutSeconds * 1000;
-    const stdinFile = join(workDir, INPUT_FILE);
+    const stdinFile = join(folder.dir, INPUT_FILE);
+    const user = this.settings.runAs;
 
     if (this.sandbox.mode === 'none') {
-      const [command, ...commandArgs] = limited([interpreter.executable, join(workDir, scriptFile), ...args]);
+      const [command, ...commandArgs] = limited([
+        interpreter.executable,
+        join(folder.dir, scriptFile),
+        ...args,
+      ]);
+      // Created for this mode: the script's only writable folder, apart from the system's temp folders.
+      const home = folder.home!;
       return {
         command: command!,
         args: commandArgs,
-        env: scriptEnvironment(hook, input, { home: workDir, inputFile: stdinFile }),
-        cwd: workDir,
+        env: scriptEnvironment(hook, input, { home, inputFile: stdinFile }),
+        cwd: home,
         stdinFile,
         timeoutMs,
+        user,
       };
     }
     const env = scriptEnvironment(hook, input, {
@@ -293,7 +319,7 @@ export class ProcessScriptRunner implements ScriptRunner {
         '--args',
         '3',
         ...this.bubblewrapArgs,
-        ...bubblewrapRunArgs(workDir, interpreter.roots),
+        ...bubblewrapRunArgs(folder.dir, interpreter.roots),
         '--',
         ...limited([interpreter.executable, `${SANDBOX_WORK_DIR}/${scriptFile}`, ...args]),
       ],
@@ -303,6 +329,7 @@ export class ProcessScriptRunner implements ScriptRunner {
       cwd: '/',
       stdinFile,
       timeoutMs,
+      user,
     };
   }
 }
@@ -324,6 +351,19 @@ function scriptEnvironment(
     STAGEHOOKS_JOB_ID: input.jobId,
     STAGEHOOKS_INPUT_FILE: paths.inputFile,
   };
+}
+
+/**
+ * Starting a process as another user takes setuid and setgid, which only root has (strictly, CAP_SETUID
+ * and CAP_SETGID; a non-root runner lacks them). Checked before anything is created.
+ */
+function assertMaySwitchTo(user: ScriptUser): void {
+  const euid = process.geteuid?.();
+  if (euid !== 0) {
+    throw new StagehooksError(
+      `scripts are set to run as uid ${user.uid}, gid ${user.gid}, but the runner is not root (it runs as uid ${euid ?? 'unknown'}): only root can start a process as another user`,
+    );
+  }
 }
 
 /** NUL cannot be passed to a process, and in `bwrap --args` it would split one value into several arguments. */

@@ -1,0 +1,97 @@
+import { chmod, chown, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { StagehooksError } from '../../errors';
+
+/** Node takes uids and gids as int32; 0 is refused: a script running as root is what a ScriptUser prevents. */
+const HostId = z
+  .int()
+  .min(1, { error: 'must not be 0 (root)' })
+  .max(2 ** 31 - 1);
+
+/** A host user and group, other than root, that scripts run as. */
+export const ScriptUser = z.strictObject({ uid: HostId, gid: HostId });
+export type ScriptUser = z.infer<typeof ScriptUser>;
+
+/** One run's folder; the caller removes `dir` (and with it `home`) once the run is over. */
+export interface WorkFolder {
+  dir: string;
+  /** Inside `dir`, writable by the script: its HOME, TMPDIR and cwd. Null when not asked for. */
+  home: string | null;
+}
+
+const HOME_DIR = 'home';
+/** chown's "leave the owner as it is": the runner keeps owning what the script only reads. */
+const KEEP_OWNER = -1;
+
+/**
+ * Creates a fresh folder under `workRoot` holding `files`. Without `user` everything is the runner's
+ * alone (0700, files 0600). With `user`, the script reads the files but can neither change nor replace
+ * them: folder and files stay the runner's and are shared read-only through the script's group (0750,
+ * 0640), and only `home` belongs to the script (0700). Removes what it created when it fails.
+ */
+export async function createWorkFolder(
+  workRoot: string,
+  files: Readonly<Record<string, string>>,
+  options: { user: ScriptUser | null; home: boolean },
+): Promise<WorkFolder> {
+  const { user } = options;
+  const dir = await mkdtemp(join(workRoot, 'stagehooks-run-')).catch((error: unknown) => {
+    throw new StagehooksError(`could not create a work folder under ${workRoot}`, { cause: error });
+  });
+  try {
+    if (user !== null) await assertReachable(workRoot, user);
+    for (const [name, content] of Object.entries(files)) {
+      const file = join(dir, name);
+      await writeFile(file, content, { mode: 0o600 });
+      if (user !== null) await shareReadOnly(file, 0o640, user);
+    }
+    const home = options.home ? join(dir, HOME_DIR) : null;
+    if (home !== null) {
+      await mkdir(home, { mode: 0o700 });
+      if (user !== null) await giveTo(home, user);
+    }
+    // Opened up last: until now nobody but the runner could even look in.
+    if (user !== null) await shareReadOnly(dir, 0o750, user);
+    return { dir, home };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function shareReadOnly(path: string, mode: number, user: ScriptUser): Promise<void> {
+  await chown(path, KEEP_OWNER, user.gid).catch(cannotShare(path, user));
+  await chmod(path, mode).catch(cannotShare(path, user));
+}
+
+async function giveTo(path: string, user: ScriptUser): Promise<void> {
+  await chown(path, user.uid, user.gid).catch(cannotShare(path, user));
+}
+
+const cannotShare = (path: string, user: ScriptUser) => (error: unknown) => {
+  throw new StagehooksError(`could not prepare ${path} for uid ${user.uid}, gid ${user.gid}`, {
+    cause: error,
+  });
+};
+
+/**
+ * Fails clearly, rather than with the script's "Permission denied" on its own file, when `user` may not
+ * enter `workRoot` or a folder above it. Mirrors the kernel's check: the owner bits for the owner, else
+ * the group bits for the group, else the rest (the script has no supplementary groups; ACLs are ignored).
+ */
+async function assertReachable(workRoot: string, user: ScriptUser): Promise<void> {
+  let folder = await realpath(workRoot);
+  for (;;) {
+    const { mode, uid, gid } = await stat(folder);
+    const search = uid === user.uid ? 0o100 : gid === user.gid ? 0o010 : 0o001;
+    if ((mode & search) === 0) {
+      throw new StagehooksError(
+        `the work root ${workRoot} is out of reach for uid ${user.uid}, gid ${user.gid}: it may not enter ${folder} (mode ${(mode & 0o7777).toString(8)}, owner ${uid}:${gid})`,
+      );
+    }
+    const parent = dirname(folder);
+    if (parent === folder) return;
+    folder = parent;
+  }
+}
