@@ -2,6 +2,7 @@ export * from './audit';
 export * from './event-envelope';
 export * from './execution-log';
 export * from './hook';
+export * from './hook-points';
 export * from './parse';
 export * from './review';
 export * from './stage-event';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { Actor } from './audit';
 import { HookPoint, JobId, Timestamp } from './vocabulary';
 
 export const ReviewDecision = z.enum(['approve', 'reject']);
@@ -23,7 +22,7 @@ export const Review = z.strictObject({
   /** The state machine's task token while the stage waits; only the engine and the decision route use it. */
   taskToken: z.string().nullable(),
   decision: ReviewDecision.nullable(),
-  decidedBy: Actor.nullable(),
+  decidedBy: z.string().min(1).max(256).nullable(),
   comment: z.string().max(4096).nullable(),
   createdAt: Timestamp,
   decidedAt: Timestamp.nullable(),

@@ -1,10 +1,22 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventClaims } from '../engine/ports';
+import { z } from 'zod';
+import { HookPoint } from '../domain';
+import type { EventClaims, StageClaim } from '../engine/ports';
 import type { FieldIssue } from '../errors';
 import { boundText } from '../logs';
 import { tableDefinition } from '../table';
 import { isConditionFailed, translateStoreError } from './errors';
+import { fromItem } from './items';
 import { keys } from './keys';
+import { queryAll } from './pagination';
+
+const StoredClaim = z.object({
+  eventId: z.string(),
+  executionId: z.string(),
+  jobId: z.string(),
+  hookPoint: HookPoint,
+  claimedAt: z.string(),
+});
 
 /** Claims outlive any redelivery EventBridge or the pipeline would attempt. */
 const CLAIM_DAYS = 30;
@@ -21,7 +33,13 @@ export class DynamoEventClaims implements EventClaims {
     this.now = options.now ?? (() => new Date());
   }
 
-  async claim(eventId: string, executionId: string): Promise<'claimed' | 'duplicate'> {
+  async claim({
+    eventId,
+    executionId,
+    jobId,
+    hookPoint,
+  }: Omit<StageClaim, 'claimedAt'>): Promise<'claimed' | 'duplicate'> {
+    const claimedAt = this.now().toISOString();
     try {
       await this.client.send(
         new PutCommand({
@@ -29,10 +47,14 @@ export class DynamoEventClaims implements EventClaims {
           Item: {
             pk: keys.eventClaim.pk(eventId),
             sk: keys.eventClaim.sk,
+            gsi2pk: keys.eventClaim.gsi2pk(jobId),
+            gsi2sk: keys.eventClaim.gsi2sk(claimedAt, executionId),
             entity: keys.eventClaim.entity,
             eventId,
             executionId,
-            claimedAt: this.now().toISOString(),
+            jobId,
+            hookPoint,
+            claimedAt,
             [tableDefinition.ttlAttribute]: this.expiry(),
           },
           // The same execution claiming again (a retried step) still owns the event.
@@ -45,6 +67,23 @@ export class DynamoEventClaims implements EventClaims {
       if (isConditionFailed(error)) return 'duplicate';
       translateStoreError(error, 'claim event');
     }
+  }
+
+  async executionsOf(jobId: string): Promise<StageClaim[]> {
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': keys.eventClaim.gsi2pk(jobId),
+          ':prefix': keys.eventClaim.gsi2skPrefix,
+        },
+      },
+      'list job executions',
+    );
+    return items.map((item) => fromItem(StoredClaim, item, 'event claim'));
   }
 
   async recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void> {

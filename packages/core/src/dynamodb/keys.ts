@@ -54,8 +54,22 @@ export const keys = {
     gsi1pk: (status: string) => `REVIEWS#${status}`,
     gsi1sk: (createdAt: string, reviewId: string) => `${createdAt}#${reviewId}`,
   },
+  reviewAudit: {
+    entity: 'reviewAudit',
+    pk: (reviewId: string) => `REVIEW#${reviewId}`,
+    sk: (at: string, id: string) => `AUDIT#${at}#${id}`,
+    skPrefix: 'AUDIT#',
+  },
   /** The idempotency claim on an EventBridge event id. */
-  eventClaim: { entity: 'eventClaim', pk: (eventId: string) => `EVENT#${eventId}`, sk: 'CLAIM' },
+  eventClaim: {
+    entity: 'eventClaim',
+    pk: (eventId: string) => `EVENT#${eventId}`,
+    sk: 'CLAIM',
+    /** gsi2: a job's stage executions, beside its logs. */
+    gsi2pk: (jobId: string) => `JOB#${jobId}`,
+    gsi2sk: (claimedAt: string, executionId: string) => `EXEC#${claimedAt}#${executionId}`,
+    gsi2skPrefix: 'EXEC#',
+  },
   /** A stage event that failed validation, with its reasons; gsi2 lists them newest first. */
   rejectedEvent: {
     entity: 'rejectedEvent',

@@ -1,12 +1,19 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { Review, type ReviewDecision, type ReviewStatus } from '../domain';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { monotonicFactory } from 'ulid';
+import { Review, ReviewAuditEntry, type ReviewDecision, type ReviewStatus } from '../domain';
 import type { ReviewStore } from '../engine/ports';
 import { ConflictError, NotFoundError } from '../errors';
 import type { Page, PageRequest } from '../registry';
-import { conditionFailedItem, isConditionFailed, translateStoreError } from './errors';
+import { conditionFailedItem, isConditionFailed, isTransactionCanceled, translateStoreError } from './errors';
 import { fromItem } from './items';
 import { keys } from './keys';
-import { queryPage } from './pagination';
+import { queryAll, queryPage } from './pagination';
 
 export class ReviewClosedError extends ConflictError {
   override name = 'ReviewClosedError';
@@ -21,13 +28,15 @@ export class ReviewClosedError extends ConflictError {
 export class DynamoReviewStore implements ReviewStore {
   private readonly table: string;
   private readonly now: () => Date;
+  private readonly newId: () => string;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
-    options: { tableName: string; now?: () => Date },
+    options: { tableName: string; now?: () => Date; newId?: () => string },
   ) {
     this.table = options.tableName;
     this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? monotonicFactory();
   }
 
   async create(review: Review): Promise<void> {
@@ -77,9 +86,89 @@ export class DynamoReviewStore implements ReviewStore {
     });
   }
 
+  /** The decision and its audit entry land together or not at all. */
   async decide(id: string, decision: ReviewDecision, by: string, comment: string | null): Promise<Review> {
+    const before = await this.get(id);
+    if (!before) throw new NotFoundError('review', id);
+    if (before.status !== 'open') throw new ReviewClosedError(id, before.status);
     const status: ReviewStatus = decision === 'approve' ? 'approved' : 'rejected';
-    return this.close(id, status, comment, { decision, decidedBy: by });
+    const at = this.now().toISOString();
+    const after: Review = { ...before, status, decision, decidedBy: by, comment, decidedAt: at };
+    const { taskToken: _before, ...beforeAudit } = before;
+    const { taskToken: _after, ...afterAudit } = after;
+    const entry: ReviewAuditEntry = {
+      id: this.newId(),
+      entityType: 'review',
+      entityId: id,
+      action: 'decided',
+      actor: by,
+      at,
+      before: beforeAudit,
+      after: afterAudit,
+    };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { pk: keys.review.pk(id), sk: keys.review.sk },
+                UpdateExpression:
+                  'SET #status = :status, decision = :decision, decidedBy = :by, #comment = :comment, decidedAt = :at, gsi1pk = :gsi1pk',
+                ConditionExpression: '#status = :open',
+                ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
+                ExpressionAttributeValues: {
+                  ':status': status,
+                  ':decision': decision,
+                  ':by': by,
+                  ':comment': comment,
+                  ':at': at,
+                  ':open': 'open',
+                  ':gsi1pk': keys.review.gsi1pk(status),
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  pk: keys.reviewAudit.pk(id),
+                  sk: keys.reviewAudit.sk(at, entry.id),
+                  entity: keys.reviewAudit.entity,
+                  ...entry,
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (isTransactionCanceled(error) && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        const current = await this.get(id);
+        throw new ReviewClosedError(id, current?.status ?? 'open');
+      }
+      translateStoreError(error, 'decide review');
+    }
+    // The token may have arrived meanwhile; read what is stored now.
+    return (await this.get(id)) ?? after;
+  }
+
+  async auditTrail(reviewId: string): Promise<ReviewAuditEntry[]> {
+    const items = await queryAll(
+      this.client,
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': keys.reviewAudit.pk(reviewId),
+          ':prefix': keys.reviewAudit.skPrefix,
+        },
+        ScanIndexForward: false,
+      },
+      'read review audit',
+    );
+    return items.map((item) => fromItem(ReviewAuditEntry, item, 'review audit entry'));
   }
 
   async close(

@@ -2,3 +2,4 @@ export * from './contracts';
 export * from './definition';
 export * from './ports';
 export * from './stage-tasks';
+export * from './test-run';

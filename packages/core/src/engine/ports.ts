@@ -1,11 +1,21 @@
-import type { Review, ReviewDecision, ReviewStatus } from '../domain';
+import type { HookPoint, Review, ReviewAuditEntry, ReviewDecision, ReviewStatus } from '../domain';
 import type { FieldIssue } from '../errors';
 import type { Page, PageRequest } from '../registry';
 
 /** Idempotency on the EventBridge event id, and a record of events that were refused. */
+export interface StageClaim {
+  eventId: string;
+  executionId: string;
+  jobId: string;
+  hookPoint: HookPoint;
+  claimedAt: string;
+}
+
 export interface EventClaims {
-  /** 'claimed' the first time an id is seen; 'duplicate' afterwards. */
-  claim(eventId: string, executionId: string): Promise<'claimed' | 'duplicate'>;
+  /** 'claimed' the first time an id is seen; 'duplicate' afterwards. The claim also indexes the job's executions. */
+  claim(claim: Omit<StageClaim, 'claimedAt'>): Promise<'claimed' | 'duplicate'>;
+  /** The executions that claimed a stage event of this job, oldest first. */
+  executionsOf(jobId: string): Promise<StageClaim[]>;
   recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void>;
 }
 
@@ -23,6 +33,8 @@ export interface ReviewStore {
     comment: string,
   ): Promise<Review>;
   listByStatus(status: ReviewStatus, page?: PageRequest): Promise<Page<Review>>;
+  /** Decisions on the review, newest first. */
+  auditTrail(reviewId: string): Promise<ReviewAuditEntry[]>;
 }
 
 /** Puts stagehooks' own events (verdicts, blocks) on the bus. */

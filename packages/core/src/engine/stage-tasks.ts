@@ -77,7 +77,8 @@ export class StageTasks {
       await this.deps.claims.recordRejection(eventId, reasons, event);
       return { claim: { outcome: 'rejected', reasons } };
     }
-    if ((await this.deps.claims.claim(eventId, executionId)) === 'duplicate') {
+    const claim = { eventId, executionId, jobId: detail.data.jobId, hookPoint: detail.data.hookPoint };
+    if ((await this.deps.claims.claim(claim)) === 'duplicate') {
       return { claim: { outcome: 'duplicate' } };
     }
     const { sceneTypeId, segmentPath, ...rest } = detail.data;

@@ -1,13 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURE_LIMIT_BYTES } from '@stagehooks/core/domain';
@@ -23,6 +15,8 @@ let venvsRoot: string;
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'stagehooks-script-test-'));
+  // The runAs variant's scripts must reach the venvs in here.
+  chmodSync(scratch, 0o755);
   venvsRoot = join(scratch, 'venvs');
   // A real venv, without pip so it takes a fraction of a second.
   execFileSync('python3', ['-m', 'venv', '--without-pip', join(venvsRoot, 'tools')]);
@@ -37,12 +31,19 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-// The same contract in both modes; bubblewrap is installed wherever these tests run (CI installs it),
+// The same contract in every mode; bubblewrap is installed wherever these tests run (CI installs it),
 // and the runner refuses to start without it, so a missing bwrap fails here with its install hint.
-describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s', (sandbox) => {
+// runAs needs a root runner: these tests run as root (script-run-as.test.ts checks the refusal).
+describe.each([
+  { label: 'none', sandbox: 'none' },
+  { label: 'bubblewrap', sandbox: 'bubblewrap' },
+  { label: 'none, runAs 65534', sandbox: 'none', runAs: { uid: 65534, gid: 65534 } },
+] as const)('ProcessScriptRunner, sandbox $label', ({ sandbox, ...variant }) => {
+  const runAs = 'runAs' in variant ? variant.runAs : undefined;
   const runner = (options: ConstructorParameters<typeof ProcessScriptRunner>[0] = {}) =>
     new ProcessScriptRunner({
       sandbox,
+      runAs,
       venvsRoot,
       scriptStore: new DirectoryScriptStore(join(scratch, 'store')),
       ...options,
@@ -207,7 +208,7 @@ describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s'
     it('ends in error when the script is not in the store, or there is no store', async () => {
       // Act
       const missing = await runner().run(shellHook({ scriptPath: 'checks/nope.sh' }), hookInput);
-      const noStore = await new ProcessScriptRunner({ sandbox }).run(
+      const noStore = await new ProcessScriptRunner({ sandbox, runAs }).run(
         shellHook({ scriptPath: 'checks/lint.sh' }),
         hookInput,
       );
@@ -259,7 +260,7 @@ describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s'
     it('ends in error for a missing venv, or a venv without a venvs root', async () => {
       // Act
       const missing = await runner().run(pythonHook({ script: 'pass', venv: 'nope' }), hookInput);
-      const noRoot = await new ProcessScriptRunner({ sandbox }).run(
+      const noRoot = await new ProcessScriptRunner({ sandbox, runAs }).run(
         pythonHook({ script: 'pass', venv: 'tools' }),
         hookInput,
       );
@@ -308,13 +309,7 @@ describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s'
     it('on timeout, kills the whole process group, backgrounded children included', async () => {
       // Prepare
       const marker = uniqueSleep();
-      const pidFile = join(scratch, `pid-${sandbox}`);
-      const hook = shellHook({
-        // The pid file only means something on the host (a sandbox has its own pid namespace).
-        script: `sleep ${marker} &\necho $! > "$PID_FILE" 2>/dev/null\nsleep ${marker}\n`,
-        env: { PID_FILE: sandbox === 'none' ? pidFile : '/tmp/pid' },
-        timeoutSeconds: 1,
-      });
+      const hook = shellHook({ script: `sleep ${marker} &\necho $!\nsleep ${marker}\n`, timeoutSeconds: 1 });
 
       // Act
       const result = await runner().run(hook, hookInput);
@@ -324,7 +319,10 @@ describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s'
       expect(result.errorMessage).toContain('1 s');
       expect(result.durationMs).toBeLessThan(3_000);
       expect(processesWith(marker)).toEqual([]);
-      if (sandbox === 'none') expect(isRunning(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+      // The child's pid only means something on the host (a sandbox has its own pid namespace).
+      const child = Number(result.stdout);
+      expect(child).toBeGreaterThan(1);
+      if (sandbox === 'none') expect(isRunning(child)).toBe(false);
     });
 
     it('leaves no descendant behind after a normal exit', async () => {
@@ -345,6 +343,7 @@ describe.each(['none', 'bubblewrap'] as const)('ProcessScriptRunner, sandbox %s'
     it('removes the per-run work folder', async () => {
       // Prepare
       const workRoot = mkdtempSync(join(scratch, 'work-'));
+      chmodSync(workRoot, 0o755);
 
       // Act
       const passed = await runner({ workRoot }).run(

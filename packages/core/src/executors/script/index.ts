@@ -6,4 +6,4 @@ export {
 } from './process-script-runner';
 export { type ActiveScriptSandbox, resolveScriptSandbox, type ScriptSandboxSetting } from './sandbox';
 export { DirectoryScriptStore, type ScriptStore } from './script-store';
-export { ScriptUser } from './work-folder';
+export { ScriptUser } from './script-user';

@@ -23,7 +23,8 @@ import {
   sandboxSystemRoots,
 } from './sandbox';
 import type { ScriptStore } from './script-store';
-import { createWorkFolder, ScriptUser, type WorkFolder } from './work-folder';
+import { assertMaySwitchTo, assertReachable, ScriptUser } from './script-user';
+import { createWorkFolder, type WorkFolder } from './work-folder';
 
 const execFileAsync = promisify(execFile);
 
@@ -212,6 +213,12 @@ export class ProcessScriptRunner implements ScriptRunner {
         );
       }
     }
+    const user = this.settings.runAs;
+    if (user !== null) {
+      // Same idea for another user: not "Permission denied" from a script that never started.
+      await assertReachable(interpreter.executable, user, 'interpreter');
+      for (const root of interpreter.roots) await assertReachable(root, user, 'interpreter folder');
+    }
     return interpreter;
   }
 
@@ -351,19 +358,6 @@ function scriptEnvironment(
     STAGEHOOKS_JOB_ID: input.jobId,
     STAGEHOOKS_INPUT_FILE: paths.inputFile,
   };
-}
-
-/**
- * Starting a process as another user takes setuid and setgid, which only root has (strictly, CAP_SETUID
- * and CAP_SETGID; a non-root runner lacks them). Checked before anything is created.
- */
-function assertMaySwitchTo(user: ScriptUser): void {
-  const euid = process.geteuid?.();
-  if (euid !== 0) {
-    throw new StagehooksError(
-      `scripts are set to run as uid ${user.uid}, gid ${user.gid}, but the runner is not root (it runs as uid ${euid ?? 'unknown'}): only root can start a process as another user`,
-    );
-  }
 }
 
 /** NUL cannot be passed to a process, and in `bwrap --args` it would split one value into several arguments. */

@@ -1,17 +1,7 @@
-import { chmod, chown, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StagehooksError } from '../../errors';
-
-/** Node takes uids and gids as int32; 0 is refused: a script running as root is what a ScriptUser prevents. */
-const HostId = z
-  .int()
-  .min(1, { error: 'must not be 0 (root)' })
-  .max(2 ** 31 - 1);
-
-/** A host user and group, other than root, that scripts run as. */
-export const ScriptUser = z.strictObject({ uid: HostId, gid: HostId });
-export type ScriptUser = z.infer<typeof ScriptUser>;
+import { assertReachable, type ScriptUser } from './script-user';
 
 /** One run's folder; the caller removes `dir` (and with it `home`) once the run is over. */
 export interface WorkFolder {
@@ -40,7 +30,7 @@ export async function createWorkFolder(
     throw new StagehooksError(`could not create a work folder under ${workRoot}`, { cause: error });
   });
   try {
-    if (user !== null) await assertReachable(workRoot, user);
+    if (user !== null) await assertReachable(workRoot, user, 'the work root');
     for (const [name, content] of Object.entries(files)) {
       const file = join(dir, name);
       await writeFile(file, content, { mode: 0o600 });
@@ -74,24 +64,3 @@ const cannotShare = (path: string, user: ScriptUser) => (error: unknown) => {
     cause: error,
   });
 };
-
-/**
- * Fails clearly, rather than with the script's "Permission denied" on its own file, when `user` may not
- * enter `workRoot` or a folder above it. Mirrors the kernel's check: the owner bits for the owner, else
- * the group bits for the group, else the rest (the script has no supplementary groups; ACLs are ignored).
- */
-async function assertReachable(workRoot: string, user: ScriptUser): Promise<void> {
-  let folder = await realpath(workRoot);
-  for (;;) {
-    const { mode, uid, gid } = await stat(folder);
-    const search = uid === user.uid ? 0o100 : gid === user.gid ? 0o010 : 0o001;
-    if ((mode & search) === 0) {
-      throw new StagehooksError(
-        `the work root ${workRoot} is out of reach for uid ${user.uid}, gid ${user.gid}: it may not enter ${folder} (mode ${(mode & 0o7777).toString(8)}, owner ${uid}:${gid})`,
-      );
-    }
-    const parent = dirname(folder);
-    if (parent === folder) return;
-    folder = parent;
-  }
-}
