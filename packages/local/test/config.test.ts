@@ -20,6 +20,8 @@ describe('loadLocalConfig', () => {
       webhookAllow: [],
       scriptSandbox: 'auto',
       demo: true,
+      adminToken: undefined,
+      corsOrigins: [],
     });
   });
 

@@ -1,4 +1,7 @@
 import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
@@ -51,6 +54,59 @@ export class StepFunctionsTaskReporter implements TaskReporter {
     } catch (error) {
       if (error instanceof Error && closedNames.has(error.name)) return 'closed';
       throw new TaskReportError(operation, { cause: error });
+    }
+  }
+}
+
+/** What the admin API reads about stage executions. */
+export interface StageExecutionRecord {
+  executionArn: string;
+  name: string;
+  status: string;
+  startDate: Date | undefined;
+  stopDate: Date | undefined;
+  output: string | undefined;
+}
+
+/** DescribeExecution and GetExecutionHistory for the admin API (locally: against the local endpoint). */
+export class StepFunctionsExecutions {
+  constructor(private readonly client: SFNClient) {}
+
+  /** Undefined when Step Functions does not know the execution. */
+  async describe(executionArn: string): Promise<StageExecutionRecord | undefined> {
+    try {
+      const result = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        executionArn,
+        name: result.name ?? executionArn.split(':').at(-1) ?? executionArn,
+        status: result.status ?? 'UNKNOWN',
+        startDate: result.startDate,
+        stopDate: result.stopDate,
+        output: result.output,
+      };
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn')) return undefined;
+      throw error;
+    }
+  }
+
+  async history(
+    executionArn: string,
+    page: { cursor?: string | undefined; limit: number; reverse?: boolean | undefined },
+  ): Promise<{ events: HistoryEvent[]; nextCursor?: string } | undefined> {
+    try {
+      const result = await this.client.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          maxResults: page.limit,
+          nextToken: page.cursor,
+          reverseOrder: page.reverse ?? false,
+        }),
+      );
+      return { events: result.events ?? [], ...(result.nextToken && { nextCursor: result.nextToken }) };
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn')) return undefined;
+      throw error;
     }
   }
 }

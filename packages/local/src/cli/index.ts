@@ -131,6 +131,8 @@ async function start(config: LocalConfig, options: { demo: boolean }, print: Pri
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   const rows = [
+    ['admin API', `${stack.endpoints.api}  (OpenAPI: ${stack.endpoints.api}/openapi.json)`],
+    ['admin token', stack.adminTokenFile ? `in ${stack.adminTokenFile}` : 'from STAGEHOOKS_ADMIN_TOKEN'],
     ['AWS endpoint', `${stack.endpoints.aws}  (EventBridge PutEvents, Step Functions)`],
     ['state machine', stack.stateMachineArn],
     ['DynamoDB Local', `${stack.endpoints.dynamodb}  (table ${config.tableName}, ${stack.table})`],

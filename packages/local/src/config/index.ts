@@ -36,6 +36,8 @@ const LocalEnv = z.object({
   STAGEHOOKS_WEBHOOK_ALLOW: z.string().default(''),
   STAGEHOOKS_SCRIPT_SANDBOX: z.enum(['auto', 'bubblewrap', 'none']).default('auto'),
   STAGEHOOKS_DEMO: flag.default(true),
+  STAGEHOOKS_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  STAGEHOOKS_CORS_ORIGINS: z.string().default(''),
 });
 
 export interface LocalConfig {
@@ -49,6 +51,10 @@ export interface LocalConfig {
   webhookAllow: string[];
   scriptSandbox: 'auto' | 'bubblewrap' | 'none';
   demo: boolean;
+  /** Unset: generated once into <home>/admin-token. */
+  adminToken: string | undefined;
+  /** Origins besides the API's own that may call it from a browser (a console dev server, say). */
+  corsOrigins: string[];
 }
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -75,5 +81,9 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     webhookAllow: parseWebhookAllowlist(parsed.STAGEHOOKS_WEBHOOK_ALLOW),
     scriptSandbox: parsed.STAGEHOOKS_SCRIPT_SANDBOX,
     demo: parsed.STAGEHOOKS_DEMO,
+    adminToken: parsed.STAGEHOOKS_ADMIN_TOKEN,
+    corsOrigins: parsed.STAGEHOOKS_CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
   };
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -26,7 +27,10 @@ import {
   resolveScriptSandbox,
 } from '@stagehooks/core/executors/script';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import { createAdminApi } from '@stagehooks/functions/api';
+import { StepFunctionsExecutions, StepFunctionsTaskReporter } from '@stagehooks/functions/aws';
 import { createStageHandlers } from '@stagehooks/functions/stage';
+import { API_PREFIX, createApiServer, LocalTokens } from '../api-server';
 import { createAwsEndpoint, listen } from '../aws-endpoint';
 import type { LocalConfig } from '../config';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local';
@@ -43,7 +47,10 @@ export interface LocalStack {
   dynamo: DynamoDbLocal;
   dynamoClient: DynamoDBClient;
   table: 'created' | 'existing';
-  endpoints: { aws: string; dynamodb: string };
+  endpoints: { api: string; aws: string; dynamodb: string };
+  adminToken: string;
+  /** Where the generated admin token is kept; undefined when STAGEHOOKS_ADMIN_TOKEN sets it. */
+  adminTokenFile: string | undefined;
   registry: DynamoHookRegistry;
   logs: DynamoExecutionLogStore;
   reviews: DynamoReviewStore;
@@ -54,6 +61,13 @@ export interface LocalStack {
   /** Executions found running at start (the stack had stopped mid-stage) and ended. */
   interrupted: ExecutionRecord[];
   stop(): Promise<void>;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 }
 
 /** Dummy credentials: DynamoDB Local runs with -sharedDb, so any region and key see the same tables. */
@@ -189,20 +203,49 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     const endpoint: Server = createAwsEndpoint({ sfn, bus });
     await listen(endpoint, config.ports.aws);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          endpoint.closeAllConnections();
-          endpoint.close(() => resolve());
-        }),
+    cleanups.push(() => closeServer(endpoint));
+
+    // The admin API reaches Step Functions the way it does on AWS: a real SDK client, here pointed
+    // at the local endpoint.
+    const sfnClient = new SFNClient({
+      endpoint: `http://127.0.0.1:${config.ports.aws}`,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'stagehooks', secretAccessKey: 'stagehooks' },
+    });
+    cleanups.push(() => sfnClient.destroy());
+    const apiUrl = `http://127.0.0.1:${config.ports.api}${API_PREFIX}`;
+    const adminApi = createAdminApi(
+      {
+        registry,
+        logs,
+        reviews,
+        claims,
+        executions: new StepFunctionsExecutions(sfnClient),
+        tasks: new StepFunctionsTaskReporter(sfnClient),
+        webhooks,
+        scripts,
+        stateMachineArn,
+      },
+      { serverUrl: apiUrl },
     );
+    const tokens = await LocalTokens.load(config.home, config.adminToken);
+    const apiServer = createApiServer({
+      handler: adminApi,
+      tokens,
+      corsOrigins: config.corsOrigins,
+      port: config.ports.api,
+    });
+    await listen(apiServer, config.ports.api);
+    cleanups.push(() => closeServer(apiServer));
 
     return {
       config,
       dynamo,
       dynamoClient,
       table,
-      endpoints: { aws: `http://127.0.0.1:${config.ports.aws}`, dynamodb: dynamo.endpoint },
+      endpoints: { api: apiUrl, aws: `http://127.0.0.1:${config.ports.aws}`, dynamodb: dynamo.endpoint },
+      adminToken: tokens.adminToken,
+      adminTokenFile: tokens.adminTokenFile,
       registry,
       logs,
       reviews,

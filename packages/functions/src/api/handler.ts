@@ -1,0 +1,184 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import { safeParseFields } from '@stagehooks/core/domain';
+import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { authorize, identityOf } from './auth';
+import { openApiDocument } from './openapi';
+import { HttpProblem, toProblem } from './problem';
+import { type AdminApiDeps, type Route, type RouteResult, routes } from './routes';
+
+/** Larger bodies get 413; a hook (64 KiB of inline script at most) fits with room to spare. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface AdminApiOptions {
+  /** The claim holding the caller's groups (Cognito: `cognito:groups`). */
+  groupsClaim?: string;
+  /** Where the API is served, for the OpenAPI document. */
+  serverUrl?: string;
+  version?: string;
+  /** Server-side log of failures (never sent to clients). */
+  logError?: (error: unknown) => void;
+}
+
+interface CompiledRoute {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+  literals: number;
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const segments = route.path.split('/').filter(Boolean);
+  const source = segments
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (param?.[1]) {
+        names.push(param[1]);
+        return '/([^/]+)';
+      }
+      return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+    })
+    .join('');
+  return { route, pattern: new RegExp(`^${source}/?$`), names, literals: segments.length - names.length };
+}
+
+type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+
+const jsonResult = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({
+  statusCode: status,
+  headers: { 'content-type': 'application/json', ...headers },
+  ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+});
+
+/** Problems become application/problem+json; 5xx details stay in the service log. */
+function problemResponses(
+  logError: (error: unknown) => void,
+): MiddlewareObj<APIGatewayProxyEventV2, ApiResult, Error, Context> {
+  return {
+    onError: (request) => {
+      const problem = toProblem(request.error);
+      if (problem.status >= 500) logError(request.error);
+      const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+      if (request.error instanceof HttpProblem && typeof request.error.extra.allow === 'string')
+        headers.allow = request.error.extra.allow;
+      request.response = { statusCode: problem.status, headers, body: JSON.stringify(problem) };
+    },
+  };
+}
+
+function bodyText(event: APIGatewayProxyEventV2): string | undefined {
+  if (event.body === undefined || event.body === null) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** The body limit applies before anything is parsed. */
+const bodyLimit: MiddlewareObj<APIGatewayProxyEventV2, ApiResult, Error, Context> = {
+  before: (request) => {
+    const text = bodyText(request.event);
+    if (text !== undefined && Buffer.byteLength(text) > MAX_BODY_BYTES) {
+      throw new HttpProblem(
+        413,
+        `the body is ${Buffer.byteLength(text)} bytes; the limit is ${MAX_BODY_BYTES}`,
+      );
+    }
+  },
+};
+
+function parsePart(schema: z.ZodType | undefined, value: unknown, prefix: string, issues: FieldIssue[]) {
+  if (!schema) return value;
+  const result = safeParseFields(schema, value);
+  if (result.success) return result.data;
+  issues.push(
+    ...result.issues.map((i) => ({ path: [prefix, i.path].filter(Boolean).join('.'), message: i.message })),
+  );
+  return undefined;
+}
+
+function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
+  const text = bodyText(event);
+  if (!route.body || text === undefined || text === '') return undefined;
+  const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType && contentType !== 'application/json') {
+    throw new HttpProblem(415, `send the body as application/json, not ${contentType}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ValidationError('request', [
+      { path: '', message: `the body is not valid JSON: ${(error as Error).message}` },
+    ]);
+  }
+}
+
+/**
+ * The admin API as one Lambda handler (API Gateway HTTP API, payload 2.0): a route table with zod
+ * schemas for path, query and body, the role check, and RFC 9457 problems for every failure.
+ */
+export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}) {
+  const groupsClaim = options.groupsClaim ?? 'cognito:groups';
+  const logError = options.logError ?? ((error) => console.error('admin api:', error));
+  const document = openApiDocument(routes, {
+    serverUrl: options.serverUrl ?? '/',
+    version: options.version ?? '0.1.0',
+  });
+  const openApiRoute: Route = {
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This API as an OpenAPI 3.1 document, generated from its zod schemas',
+    access: 'public',
+    responses: { 200: { description: 'the OpenAPI document' } },
+    handle: async () => ({ status: 200, body: document }),
+  };
+  const table = [...routes, openApiRoute].map(compile).sort((a, b) => b.literals - a.literals);
+
+  const handle = async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
+    const path = event.rawPath || '/';
+    const method = event.requestContext.http.method.toUpperCase();
+    const onPath = table.filter((c) => c.pattern.test(path));
+    if (onPath.length === 0) throw new HttpProblem(404, `no route ${path}`);
+    const match = onPath.find((c) => c.route.method === method);
+    if (!match) {
+      const allow = [...new Set(onPath.map((c) => c.route.method))].join(', ');
+      throw new HttpProblem(405, `${method} is not allowed on ${path}; use ${allow}`, { allow });
+    }
+    const { route } = match;
+    const identity =
+      route.access === 'public'
+        ? { actor: 'anonymous', role: 'viewer' as const }
+        : identityOf(event, groupsClaim);
+    if (route.access !== 'public') authorize(identity, route.access);
+
+    const values = match.pattern.exec(path)?.slice(1) ?? [];
+    const rawParams = Object.fromEntries(
+      match.names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]),
+    );
+    const rawQuery = event.queryStringParameters ?? {};
+    if (!route.query && Object.keys(rawQuery).length > 0) {
+      throw new ValidationError(
+        'request',
+        Object.keys(rawQuery).map((name) => ({ path: `query.${name}`, message: 'is not a known parameter' })),
+      );
+    }
+    const issues: FieldIssue[] = [];
+    const params = parsePart(route.params, rawParams, 'path', issues) as Record<string, string>;
+    const query = parsePart(route.query, rawQuery, 'query', issues) as Record<string, unknown>;
+    const rawBody = parseBody(route, event);
+    if (route.body && rawBody === undefined && !route.body.safeParse(undefined).success) {
+      issues.push({ path: '', message: 'the body is required' });
+    }
+    const body = rawBody === undefined ? undefined : parsePart(route.body, rawBody, '', issues);
+    if (issues.length > 0) throw new ValidationError('request', issues);
+
+    const result: RouteResult = await route.handle({ params, query: query ?? {}, body, identity, deps });
+    return jsonResult(result.status, result.body, result.headers);
+  };
+
+  return middy<APIGatewayProxyEventV2, ApiResult, Error, Context>(handle)
+    .use(bodyLimit)
+    .use(problemResponses(logError));
+}
+
+export type AdminApiHandler = ReturnType<typeof createAdminApi>;
+export { routes };
