@@ -13,15 +13,18 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends bash python3 tini \
   && rm -rf /var/lib/apt/lists/*
 
-# An unprivileged user with no login shell and no home of value: hooks run as this user too.
-RUN groupadd --system --gid 10001 stagehooks \
-  && useradd --system --uid 10001 --gid stagehooks --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin stagehooks
+# Scripts run as nobody: no setuid or setgid programs (su, mount, passwd...) to climb back up with.
+RUN find / -xdev -type f -perm /6000 -exec chmod a-s {} +
 
 WORKDIR /app
 COPY --chown=root:root --chmod=0444 dist/script-runner.mjs ./script-runner.mjs
 
 ENV NODE_ENV=production
-USER stagehooks:stagehooks
 
+# No USER: the runner stays root, because only root can start each script as another user (setuid and
+# setgid), hand it a work folder it can read but not change (chown), and kill its process group. The
+# scripts run as STAGEHOOKS_SCRIPT_UID/STAGEHOOKS_SCRIPT_GID (default 65534, nobody/nogroup), without
+# capabilities: as another uid they cannot read /proc/<runner>/environ, which holds the task role's
+# AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and, in task mode, the task token, nor signal or ptrace the
+# runner. The task definition must keep Docker's default CHOWN, DAC_OVERRIDE, KILL, SETUID and SETGID.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/script-runner.mjs"]

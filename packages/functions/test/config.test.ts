@@ -154,6 +154,59 @@ describe('loadScriptRunnerConfig', () => {
     ]);
   });
 
+  it('runs scripts as 65534:65534 (nobody) unless told otherwise', () => {
+    // Prepare
+    const pool = { ...base, STAGEHOOKS_SCRIPT_QUEUE_URL: queueUrl };
+
+    // Act
+    const byDefault = loadScriptRunnerConfig(pool);
+    const emptyIsUnset = loadScriptRunnerConfig({
+      ...pool,
+      STAGEHOOKS_SCRIPT_UID: '',
+      STAGEHOOKS_SCRIPT_GID: '',
+    });
+    const given = loadScriptRunnerConfig({
+      ...pool,
+      STAGEHOOKS_SCRIPT_UID: '10001',
+      STAGEHOOKS_SCRIPT_GID: '10002',
+    });
+
+    // Assess
+    expect(byDefault.scriptUser).toEqual({ uid: 65534, gid: 65534 });
+    expect(emptyIsUnset.scriptUser).toEqual({ uid: 65534, gid: 65534 });
+    expect(given.scriptUser).toEqual({ uid: 10001, gid: 10002 });
+  });
+
+  it.each([
+    ['0', 'root'],
+    ['-1', 'negative'],
+    ['nobody', 'a name, not a number'],
+    ['1.5', 'not whole'],
+    ['2147483648', 'over what Node takes'],
+  ])('refuses a script uid or gid of %s (%s)', (id) => {
+    // Act
+    const error = validationErrorOf(() =>
+      loadScriptRunnerConfig({
+        ...base,
+        STAGEHOOKS_SCRIPT_QUEUE_URL: queueUrl,
+        STAGEHOOKS_SCRIPT_UID: id,
+        STAGEHOOKS_SCRIPT_GID: id,
+      }),
+    );
+
+    // Assess
+    expect(error.issues).toEqual([
+      {
+        path: 'STAGEHOOKS_SCRIPT_UID',
+        message: 'must be a numeric user id from 1 to 2147483647 (0 is root)',
+      },
+      {
+        path: 'STAGEHOOKS_SCRIPT_GID',
+        message: 'must be a numeric group id from 1 to 2147483647 (0 is root)',
+      },
+    ]);
+  });
+
   it('refuses a concurrency out of range', () => {
     // Act
     const error = validationErrorOf(() =>

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Hook, HookInput, type PythonConfig, type ShellConfig } from '@stagehooks/core/domain';
 import type { ScriptHook } from '@stagehooks/core/executors';
@@ -71,4 +72,27 @@ export function isRunning(pid: number): boolean {
 /** A sleep duration unique to one test, so its processes can be found on the host. */
 export function uniqueSleep(): string {
   return `30.${process.pid}${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** The unprivileged host user the runAs tests run scripts as (these tests run as root). */
+export const nobody = { uid: 65534, gid: 65534 } as const;
+
+/**
+ * A python3 that `user` can start, found by starting each candidate as that user: the one on PATH may
+ * live where only root reaches it (a pyenv under /root).
+ */
+export function pythonFor(user: { uid: number; gid: number }): string {
+  const onPath = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+  }).trim();
+  const candidates = [onPath, '/usr/bin/python3', '/usr/local/bin/python3'];
+  for (const candidate of candidates) {
+    try {
+      execFileSync(candidate, ['-c', 'pass'], { ...user, cwd: '/', stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // out of reach, or not there: try the next
+    }
+  }
+  throw new Error(`no python3 that uid ${user.uid} can start; tried ${candidates.join(', ')}`);
 }

@@ -5,13 +5,25 @@ import { join } from 'node:path';
 import { CAPTURE_LIMIT_BYTES } from '@stagehooks/core/domain';
 import { DirectoryScriptStore, ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hookInput, isRunning, processesWith, pythonHook, shellHook, uniqueSleep } from './script-fixtures';
+import {
+  hookInput,
+  isRunning,
+  nobody,
+  processesWith,
+  pythonFor,
+  pythonHook,
+  shellHook,
+  uniqueSleep,
+} from './script-fixtures';
 
 const MiB = 1024 * 1024;
 const canaries = { STAGEHOOKS_TEST_CANARY: 'canary-b9f1', AWS_SECRET_ACCESS_KEY: 'canary-aws-2c7e' };
 
 let scratch: string;
 let venvsRoot: string;
+/** The runAs variant's interpreter and venvs, which its user can reach. */
+let nobodysPython: string;
+let nobodysVenvsRoot: string;
 
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'stagehooks-script-test-'));
@@ -20,6 +32,9 @@ beforeAll(() => {
   venvsRoot = join(scratch, 'venvs');
   // A real venv, without pip so it takes a fraction of a second.
   execFileSync('python3', ['-m', 'venv', '--without-pip', join(venvsRoot, 'tools')]);
+  nobodysPython = pythonFor(nobody);
+  nobodysVenvsRoot = join(scratch, 'nobodys-venvs');
+  execFileSync(nobodysPython, ['-m', 'venv', '--without-pip', join(nobodysVenvsRoot, 'tools')]);
   mkdirSync(join(scratch, 'store', 'checks'), { recursive: true });
   writeFileSync(join(scratch, 'store', 'checks', 'lint.sh'), 'echo "linted $1"\n');
   // What a leak would carry: credentials in the runner's own environment.
@@ -37,14 +52,16 @@ afterAll(() => {
 describe.each([
   { label: 'none', sandbox: 'none' },
   { label: 'bubblewrap', sandbox: 'bubblewrap' },
-  { label: 'none, runAs 65534', sandbox: 'none', runAs: { uid: 65534, gid: 65534 } },
+  { label: 'none, runAs 65534', sandbox: 'none', runAs: nobody },
 ] as const)('ProcessScriptRunner, sandbox $label', ({ sandbox, ...variant }) => {
   const runAs = 'runAs' in variant ? variant.runAs : undefined;
+  const venvs = () => (runAs ? nobodysVenvsRoot : venvsRoot);
   const runner = (options: ConstructorParameters<typeof ProcessScriptRunner>[0] = {}) =>
     new ProcessScriptRunner({
       sandbox,
       runAs,
-      venvsRoot,
+      venvsRoot: venvs(),
+      ...(runAs && { python: nobodysPython }),
       scriptStore: new DirectoryScriptStore(join(scratch, 'store')),
       ...options,
     });
@@ -254,7 +271,7 @@ describe.each([
 
       // Assess
       expect(result.stderr).toBe('');
-      expect(result.stdout).toBe(`${realpathSync(join(venvsRoot, 'tools'))}\n`);
+      expect(result.stdout).toBe(`${realpathSync(join(venvs(), 'tools'))}\n`);
     });
 
     it('ends in error for a missing venv, or a venv without a venvs root', async () => {

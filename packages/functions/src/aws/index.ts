@@ -2,4 +2,8 @@ export { EventBridgeEventPublisher, type EventBridgeEventPublisherOptions } from
 export { S3ScriptStore, type S3ScriptStoreOptions } from './s3';
 export { SecretsManagerSecretResolver, type SecretsManagerSecretResolverOptions } from './secrets-manager';
 export { SqsScriptJobQueue } from './sqs';
-export { type StageExecutionRecord, StepFunctionsExecutions, StepFunctionsTaskReporter } from './step-functions';
+export {
+  type StageExecutionRecord,
+  StepFunctionsExecutions,
+  StepFunctionsTaskReporter,
+} from './step-functions';

@@ -85,7 +85,8 @@ export class StepFunctionsExecutions {
         output: result.output,
       };
     } catch (error) {
-      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn')) return undefined;
+      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn'))
+        return undefined;
       throw error;
     }
   }
@@ -105,7 +106,8 @@ export class StepFunctionsExecutions {
       );
       return { events: result.events ?? [], ...(result.nextToken && { nextCursor: result.nextToken }) };
     } catch (error) {
-      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn')) return undefined;
+      if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn'))
+        return undefined;
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import { parseOrThrow } from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
+import type { ScriptUser } from '@stagehooks/core/executors/script';
 import { parseWebhookAllowlist } from '@stagehooks/core/executors/webhook';
 import { z } from 'zod';
 
@@ -17,6 +18,16 @@ const wholeNumber = (min: number, max: number, what: string) =>
     .int({ error: `must be a whole number of ${what} from ${min} to ${max}` })
     .min(min, { error: `must be a whole number of ${what} from ${min} to ${max}` })
     .max(max, { error: `must be a whole number of ${what} from ${min} to ${max}` });
+
+/** A numeric host uid or gid for scripts: Node takes int32 ids, and 0 (root) would defeat the purpose. */
+const hostId = (what: 'user' | 'group') => {
+  const error = `must be a numeric ${what} id from 1 to ${2 ** 31 - 1} (0 is root)`;
+  return z.coerce
+    .number({ error })
+    .int({ error })
+    .min(1, { error })
+    .max(2 ** 31 - 1, { error });
+};
 
 const TableName = z
   .string()
@@ -101,6 +112,12 @@ export const ScriptRunnerEnv = FunctionsEnv.extend({
   STAGEHOOKS_SCRIPT_CONCURRENCY: withDefault(wholeNumber(1, 64, 'jobs'), 2),
   /** How long a stopping runner (SIGTERM) lets running scripts finish before it reports them interrupted. */
   STAGEHOOKS_SCRIPT_STOP_GRACE_SECONDS: withDefault(wholeNumber(0, 120, 'seconds'), 25),
+  /**
+   * The host user and group scripts run as, never the runner's (root): default 65534 (nobody, nogroup).
+   * Another uid cannot read the runner's /proc/<pid>/environ (task-role credentials URI, task token).
+   */
+  STAGEHOOKS_SCRIPT_UID: withDefault(hostId('user'), 65534),
+  STAGEHOOKS_SCRIPT_GID: withDefault(hostId('group'), 65534),
 }).superRefine((env, ctx) => {
   const mode = env.STAGEHOOKS_RUNNER_MODE ?? (env.STAGEHOOKS_TASK_TOKEN ? 'task' : 'pool');
   const need = (name: keyof typeof env, why: string) => {
@@ -122,6 +139,8 @@ export type ScriptRunnerMode =
 export interface ScriptRunnerConfig extends FunctionsConfig {
   runner: ScriptRunnerMode;
   stopGraceMs: number;
+  /** ProcessScriptRunner's `runAs`. */
+  scriptUser: ScriptUser;
 }
 
 /** The container's environment, parsed once at start; throws a ValidationError naming each bad variable. */
@@ -138,5 +157,10 @@ export function loadScriptRunnerConfig(env: NodeJS.ProcessEnv = process.env): Sc
           queueUrl: config.scriptQueueUrl ?? '',
           concurrency: parsed.STAGEHOOKS_SCRIPT_CONCURRENCY,
         };
-  return { ...config, runner, stopGraceMs: parsed.STAGEHOOKS_SCRIPT_STOP_GRACE_SECONDS * 1000 };
+  return {
+    ...config,
+    runner,
+    stopGraceMs: parsed.STAGEHOOKS_SCRIPT_STOP_GRACE_SECONDS * 1000,
+    scriptUser: { uid: parsed.STAGEHOOKS_SCRIPT_UID, gid: parsed.STAGEHOOKS_SCRIPT_GID },
+  };
 }

@@ -7,8 +7,9 @@
  * - pool: a warm ECS service; takes jobs from STAGEHOOKS_SCRIPT_QUEUE_URL until SIGTERM.
  *
  * Scripts run with ProcessScriptRunner in `sandbox: 'none'` (Fargate has no user namespaces for
- * bubblewrap): the Fargate task is the isolation boundary. Known gap: scripts run as the runner's own
- * uid, so a script can read /proc/<runner pid>/environ (the container-credentials URI, the task token).
+ * bubblewrap): the Fargate task is the isolation boundary. The runner runs as root so that it can start
+ * each script as STAGEHOOKS_SCRIPT_UID/GID (default 65534): as another uid, a script can neither read
+ * /proc/<runner pid>/environ (the container-credentials URI, the task token) nor signal or ptrace the runner.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -49,6 +50,7 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
   const region = config.region;
   const scripts = new ProcessScriptRunner({
     sandbox: 'none',
+    runAs: config.scriptUser,
     ...(config.scriptBucket !== null && {
       scriptStore: new S3ScriptStore(new S3Client({ region }), { bucket: config.scriptBucket }),
     }),

@@ -83,6 +83,36 @@ describe('script-runner container entry point', () => {
     expect(attempt).toMatchObject({ result: { status: 'passed', stdout: 'done job-42\n' } });
   });
 
+  it('task mode: runs the script as uid 65534, which cannot read the runner’s environment (the task token)', async () => {
+    // Prepare: bash's parent is the runner itself (prlimit execs the interpreter).
+    aws.replyAlways(json({}));
+    const probe = await defineShellHook(
+      table.doc,
+      table.tableName,
+      {
+        script: [
+          'id -u',
+          `if tr '\\0' '\\n' < "/proc/$PPID/environ"; then echo environ-readable; else echo environ-denied; fi`,
+        ].join('\n'),
+      },
+      'probe_runner',
+    );
+
+    // Act
+    const { exited } = startRunner({
+      STAGEHOOKS_TASK_TOKEN: 'token-in-the-runner-env',
+      STAGEHOOKS_JOB: JSON.stringify(jobFor(probe)),
+    });
+    const code = await exited;
+
+    // Assess
+    expect(code).toBe(0);
+    const [success] = calls('SendTaskSuccess');
+    const attempt = Attempt.parse(JSON.parse(String(bodyOf(success).output)));
+    expect(attempt).toMatchObject({ result: { status: 'passed', stdout: '65534\nenviron-denied\n' } });
+    expect(JSON.stringify(attempt)).not.toContain('token-in-the-runner-env');
+  });
+
   it('task mode: a bad environment fails the task at once with ScriptRunner.Misconfigured', async () => {
     // Prepare
     aws.replyAlways(json({}));

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CAPTURE_LIMIT_BYTES } from '../../domain';
 import { StagehooksError } from '../../errors';
 import { BoundedCapture } from './output-capture';
-import type { ScriptUser } from './work-folder';
+import type { ScriptUser } from './script-user';
 
 /** How to start one script run. */
 export interface ProcessLaunch {

@@ -5,10 +5,13 @@ import { z } from 'zod';
 import { StagehooksError } from '../../errors';
 
 /** Node takes uids and gids as int32; 0 is refused: a script running as root is what a ScriptUser prevents. */
+const MAX_HOST_ID = 2 ** 31 - 1;
+const notAHostId = `must be a whole number from 1 to ${MAX_HOST_ID} (0 is root)`;
 const HostId = z
-  .int()
-  .min(1, { error: 'must not be 0 (root)' })
-  .max(2 ** 31 - 1);
+  // A missing id keeps the parse's own "is required".
+  .int({ error: (issue) => (issue.input === undefined ? undefined : notAHostId) })
+  .min(1, { error: notAHostId })
+  .max(MAX_HOST_ID, { error: notAHostId });
 
 /** A host user and group, other than root, that scripts run as. */
 export const ScriptUser = z.strictObject({ uid: HostId, gid: HostId });
