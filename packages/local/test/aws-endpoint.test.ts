@@ -95,7 +95,7 @@ beforeAll(async () => {
 afterAll(() => {
   client.destroy();
   events.destroy();
-  sfn.close();
+  void sfn.close();
   server.close();
 });
 

@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RawEvent, TaskCall } from './history';
 
@@ -27,6 +28,9 @@ export class ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** One write at a time per execution, in order, so an older version never lands after a newer one. */
+  private readonly writes = new Map<string, Promise<void>>();
+  private tmpCount = 0;
 
   constructor(private readonly dir?: string) {
     if (dir) {
@@ -52,17 +56,19 @@ export class ExecutionStore {
     this.write(record);
   }
 
+  /** Batched: written within 200 ms, off the event loop's critical path; `now` queues it at once. */
   changed(record: ExecutionRecord, { now = false } = {}) {
     if (!this.dir) return;
     if (now) {
       this.dirty.delete(record.executionArn);
-      this.write(record);
+      this.queueWrite(record);
       return;
     }
     this.dirty.add(record.executionArn);
-    this.timer ??= setTimeout(() => this.flush(), 200);
+    this.timer ??= setTimeout(() => this.writeDirty(), 200);
   }
 
+  /** Everything pending, synchronously: for shutdown, when there is no later. */
   flush() {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -73,11 +79,48 @@ export class ExecutionStore {
     this.dirty.clear();
   }
 
+  /** Resolves when every queued write has landed. */
+  async settled() {
+    await Promise.all(this.writes.values());
+  }
+
+  private writeDirty() {
+    this.timer = undefined;
+    for (const arn of this.dirty) {
+      const record = this.records.get(arn);
+      if (record) this.queueWrite(record);
+    }
+    this.dirty.clear();
+  }
+
+  private queueWrite(record: ExecutionRecord) {
+    const dir = this.dir;
+    if (!dir) return;
+    // Serialised now, written later: the file holds the record as it was at this moment.
+    const text = JSON.stringify(record);
+    const file = join(dir, `${record.name}.json`);
+    const previous = this.writes.get(record.executionArn) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const tmp = `${file}.${++this.tmpCount}.tmp`;
+        await writeFile(tmp, text);
+        await rename(tmp, file);
+      })
+      .catch((error: unknown) =>
+        console.error(`stagehooks: could not save the history of ${record.name}:`, error),
+      )
+      .finally(() => {
+        if (this.writes.get(record.executionArn) === next) this.writes.delete(record.executionArn);
+      });
+    this.writes.set(record.executionArn, next);
+  }
+
   private write(record: ExecutionRecord) {
     if (!this.dir) return;
     const file = join(this.dir, `${record.name}.json`);
     // Write-then-rename: a crash mid-write leaves the previous version, never half a file.
-    writeFileSync(`${file}.tmp`, JSON.stringify(record));
-    renameSync(`${file}.tmp`, file);
+    const tmp = `${file}.${++this.tmpCount}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record));
+    renameSync(tmp, file);
   }
 }

@@ -274,10 +274,12 @@ export class LocalStepFunctions {
    * Stops the service. Running executions stay RUNNING on disk, exactly as after a crash, so the next
    * start ends them through `recoverInterrupted` whichever way the stack went down.
    */
-  close() {
+  async close() {
     this.closing = true;
-    this.store.flush();
     for (const running of this.running.values()) running.abort();
+    // Queued writes land first, then whatever is still pending, so the newest version is last on disk.
+    await this.store.settled();
+    this.store.flush();
   }
 
   /** Writes pending history without stopping anything: what a crash would leave behind. */
