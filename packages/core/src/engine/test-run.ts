@@ -9,7 +9,7 @@ import {
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import type { ExecutionLogStore } from '../logs';
 import type { HookRegistry } from '../registry';
-import { failureMessage, outcomeOf } from './stage-tasks';
+import { engineError, failureMessage, outcomeOf } from './stage-tasks';
 
 export interface TestRunDeps {
   registry: Pick<HookRegistry, 'signingSecret'>;
@@ -58,7 +58,7 @@ export async function runHookTest(
     const secret = await deps.registry.signingSecret(hook.id);
     result = secret
       ? await deps.webhooks.send(hook, input, secret)
-      : { ...emptyError(), errorMessage: `webhook ${hook.name} has no signing secret` };
+      : engineError(new Date(), `webhook ${hook.name} has no signing secret`);
   } else {
     result = await deps.scripts.run(hook, input);
   }
@@ -91,21 +91,4 @@ export async function runHookTest(
     invocationId,
   );
   return { log, result, input };
-}
-
-function emptyError(): HookRunResult {
-  const at = new Date().toISOString();
-  return {
-    status: 'error',
-    exitCode: null,
-    stdout: null,
-    stderr: null,
-    responseStatus: null,
-    responseBody: null,
-    errorMessage: null,
-    truncated: false,
-    startedAt: at,
-    finishedAt: at,
-    durationMs: 0,
-  };
 }

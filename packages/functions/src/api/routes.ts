@@ -15,7 +15,13 @@ import {
   StageEventDetail,
   StageVerdict,
 } from '@stagehooks/core/domain';
-import { type EventClaims, type ReviewStore, RunState, runHookTest } from '@stagehooks/core/engine';
+import {
+  type EventClaims,
+  HookRunResultShape,
+  type ReviewStore,
+  RunState,
+  runHookTest,
+} from '@stagehooks/core/engine';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
 import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
@@ -80,16 +86,12 @@ const TestRequest = z
   })
   .optional();
 
-const TestResult = z.object({
-  status: z.enum(['passed', 'failed', 'timed_out', 'error']),
-  exitCode: z.int().nullable(),
-  stdout: z.string().nullable(),
-  stderr: z.string().nullable(),
-  responseStatus: z.int().nullable(),
-  responseBody: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  durationMs: z.number(),
-  truncated: z.boolean(),
+const TestResult = HookRunResultShape.omit({
+  message: true,
+  data: true,
+  startedAt: true,
+  finishedAt: true,
+}).extend({
   logId: z.string(),
   input: z.record(z.string(), z.unknown()),
 });
