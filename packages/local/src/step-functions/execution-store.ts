@@ -20,12 +20,41 @@ export interface ExecutionRecord {
   calls: TaskCall[];
 }
 
+/** What listings need of an execution; kept in memory for every execution. */
+export type ExecutionSummary = Pick<
+  ExecutionRecord,
+  'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate'
+>;
+
+const summaryOf = ({
+  executionArn,
+  stateMachineArn,
+  name,
+  status,
+  startDate,
+  stopDate,
+}: ExecutionRecord): ExecutionSummary => ({
+  executionArn,
+  stateMachineArn,
+  name,
+  status,
+  startDate,
+  ...(stopDate !== undefined && { stopDate }),
+});
+
+/** Finished executions whose whole history stays in memory; older ones are read from disk when asked for. */
+const RETAINED_FINISHED = 200;
+
 /**
- * Keeps executions and their event history, in memory and (with a directory) on disk, so history
- * survives a restart. A running execution is written at once; later changes are batched.
+ * Keeps executions and their event history on disk (with a directory), so history survives a restart,
+ * and in memory: a summary of every execution, the whole record of the running ones and of the most
+ * recently finished. A running execution is written at once; later changes are batched.
  */
 export class ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
+  private readonly summaries = new Map<string, ExecutionSummary>();
+  /** Finished executions held whole in memory, oldest first. */
+  private readonly finished = new Set<string>();
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** One write at a time per execution, in order, so an older version never lands after a newer one. */
@@ -37,28 +66,37 @@ export class ExecutionStore {
       mkdirSync(dir, { recursive: true });
       for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
         const record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
-        this.records.set(record.executionArn, record);
+        this.summaries.set(record.executionArn, summaryOf(record));
+        // Running ones stay whole: the start after a stop must end them.
+        if (record.status === 'RUNNING') this.records.set(record.executionArn, record);
       }
     }
   }
 
-  get(executionArn: string) {
-    return this.records.get(executionArn);
+  get(executionArn: string): ExecutionRecord | undefined {
+    const held = this.records.get(executionArn);
+    if (held || !this.dir) return held;
+    const summary = this.summaries.get(executionArn);
+    if (!summary) return undefined;
+    return JSON.parse(readFileSync(join(this.dir, `${summary.name}.json`), 'utf8')) as ExecutionRecord;
   }
 
-  all() {
-    return [...this.records.values()];
+  all(): ExecutionSummary[] {
+    return [...this.summaries.values()];
   }
 
   /** Saved synchronously: after a crash the stack must still know this execution was running. */
   add(record: ExecutionRecord) {
     this.records.set(record.executionArn, record);
+    this.summaries.set(record.executionArn, summaryOf(record));
     this.write(record);
   }
 
   /** Batched: written within 200 ms, off the event loop's critical path; `now` queues it at once. */
   changed(record: ExecutionRecord, { now = false } = {}) {
+    this.summaries.set(record.executionArn, summaryOf(record));
     if (!this.dir) return;
+    this.records.set(record.executionArn, record);
     if (now) {
       this.dirty.delete(record.executionArn);
       this.queueWrite(record);
@@ -111,8 +149,21 @@ export class ExecutionStore {
       )
       .finally(() => {
         if (this.writes.get(record.executionArn) === next) this.writes.delete(record.executionArn);
+        if (record.status !== 'RUNNING') this.retire(record.executionArn);
       });
     this.writes.set(record.executionArn, next);
+  }
+
+  /** Keeps the most recent finished executions whole; older ones, once on disk, live there only. */
+  private retire(executionArn: string) {
+    this.finished.delete(executionArn);
+    this.finished.add(executionArn);
+    for (const oldest of this.finished) {
+      if (this.finished.size <= RETAINED_FINISHED) break;
+      if (this.writes.has(oldest)) continue;
+      this.finished.delete(oldest);
+      this.records.delete(oldest);
+    }
   }
 
   private write(record: ExecutionRecord) {

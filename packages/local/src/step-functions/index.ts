@@ -1,5 +1,10 @@
 export { StepFunctionsApiError, TaskError } from './errors';
-export type { ExecutionRecord, ExecutionStatus } from './execution-store';
+export {
+  type ExecutionRecord,
+  type ExecutionStatus,
+  ExecutionStore,
+  type ExecutionSummary,
+} from './execution-store';
 export { type HistoryEvent, toHistory } from './history';
 export {
   LOCAL_ACCOUNT,

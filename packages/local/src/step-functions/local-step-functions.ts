@@ -256,6 +256,9 @@ export class LocalStepFunctions {
   ): Promise<ExecutionRecord[]> {
     const interrupted = this.store
       .all()
+      .filter((summary) => summary.status === 'RUNNING')
+      .map((summary) => this.store.get(summary.executionArn))
+      .filter((record): record is ExecutionRecord => record !== undefined)
       .filter((r) => r.status === 'RUNNING' && !this.running.has(r.executionArn));
     for (const record of interrupted) {
       await onInterrupted(record);

@@ -1,0 +1,57 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ExecutionRecord, ExecutionStore } from '@stagehooks/local/step-functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stagehooks-executions-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const record = (name: string, status: ExecutionRecord['status']): ExecutionRecord => ({
+  executionArn: `arn:aws:states:us-east-1:000000000000:execution:m:${name}`,
+  stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:m',
+  name,
+  status,
+  startDate: Date.now(),
+  input: JSON.stringify({ name }),
+  raw: [{ type: 'ExecutionStarted', timestamp: Date.now(), input: { name } }],
+  calls: [],
+});
+
+describe('ExecutionStore', () => {
+  it('keeps every execution readable, from memory or disk, and across a restart', async () => {
+    // Prepare: more finished executions than it keeps whole in memory, and one still running
+    const store = new ExecutionStore(dir);
+    for (let i = 0; i < 260; i++) {
+      const r = record(`done-${i}`, 'RUNNING');
+      store.add(r);
+      r.status = 'SUCCEEDED';
+      r.output = JSON.stringify({ i });
+      store.changed(r, { now: true });
+    }
+    store.add(record('still-running', 'RUNNING'));
+    await store.settled();
+
+    // Act
+    const oldest = store.get(record('done-0', 'SUCCEEDED').executionArn);
+    const restarted = new ExecutionStore(dir);
+
+    // Assess
+    expect(oldest).toMatchObject({
+      status: 'SUCCEEDED',
+      output: '{"i":0}',
+      raw: [{ type: 'ExecutionStarted' }],
+    });
+    expect(store.all()).toHaveLength(261);
+    expect(
+      restarted
+        .all()
+        .filter((s) => s.status === 'RUNNING')
+        .map((s) => s.name),
+    ).toEqual(['still-running']);
+    expect(restarted.get(record('done-259', 'SUCCEEDED').executionArn)?.output).toBe('{"i":259}');
+  });
+});
