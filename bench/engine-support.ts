@@ -6,13 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type ExecutionLogDraft,
-  type Hook,
-  type HookInput,
-  type HookPoint,
-  StageEventDetail,
-} from '@stagehooks/core/domain';
+import { type Hook, StageEventDetail } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -20,13 +14,14 @@ import {
   documentClient,
 } from '@stagehooks/core/dynamodb';
 import {
-  failureMessage,
+  executionLogDraft,
+  hookInputFor,
   invocationIdOf,
   outcomeOf,
   type Stage,
   type StageResult,
 } from '@stagehooks/core/engine';
-import type { HookRunResult, ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
+import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
 import type { LocalEventBus } from '@stagehooks/local/event-bus';
 
@@ -198,19 +193,12 @@ export class DirectStage {
     const results: StageResult[] = [];
     let verdict: 'passed' | 'warned' = 'passed';
     for (const [index, { hook }] of effective.entries()) {
-      const input: HookInput = {
-        invocationId: invocationIdOf(executionId, index),
-        hookPoint: stage.hookPoint,
-        jobId: stage.jobId,
-        projectId: stage.projectId,
-        sceneTypeId: stage.sceneTypeId,
-        segmentPath: stage.segmentPath,
-        metadata: stage.metadata,
-        sceneContext: stage.sceneContext,
-        hook: { id: hook.id, name: hook.name, revision: hook.revision },
-        attempt: 1,
-        test: false,
-      };
+      const input = hookInputFor(
+        stage,
+        { id: hook.id, name: hook.name, revision: hook.revision },
+        invocationIdOf(executionId, index),
+        false,
+      );
       const result =
         hook.type === 'webhook'
           ? await this.deps.webhooks.send(hook, input, await this.signingSecret(hook))
@@ -219,7 +207,7 @@ export class DirectStage {
       if (outcome === 'warned') verdict = 'warned';
       // Under the invocation id, as the engine does (deterministic, no new id minted).
       const log = await this.logs.append(
-        draftOf(hook, stage.hookPoint, executionId, input, result, outcome),
+        executionLogDraft(hook, input, result, { hookPoint: stage.hookPoint, executionId, outcome }),
         input.invocationId,
       );
       results.push({
@@ -260,42 +248,6 @@ export class DirectStage {
     }
     return secret;
   }
-}
-
-/** The log draft the engine writes for one execution (StageTasks' `draft`, field for field). */
-export function draftOf(
-  hook: Hook,
-  hookPoint: HookPoint,
-  executionId: string,
-  input: HookInput,
-  result: HookRunResult,
-  outcome: ExecutionLogDraft['outcome'],
-): ExecutionLogDraft {
-  return {
-    hookId: hook.id,
-    hookName: hook.name,
-    hookRevision: input.hook.revision,
-    hookType: hook.type,
-    hookPoint,
-    jobId: input.jobId,
-    executionId,
-    invocationId: input.invocationId,
-    input,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    responseStatus: result.responseStatus,
-    responseBody: result.responseBody,
-    exitCode: result.exitCode,
-    status: result.status,
-    errorMessage: failureMessage(result),
-    failureMode: hook.failureMode,
-    outcome,
-    durationMs: result.durationMs,
-    startedAt: result.startedAt,
-    finishedAt: result.finishedAt,
-    test: false,
-    truncated: result.truncated,
-  };
 }
 
 // ------------------------------------------------------------------------------------------ bare spawn

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type Hook, HookCreate, type HookCreateInput, type HookInput } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
-import type { StageResult } from '@stagehooks/core/engine';
+import { executionLogDraft, type StageResult } from '@stagehooks/core/engine';
 import {
   DirectoryScriptStore,
   ProcessScriptRunner,
@@ -37,7 +37,6 @@ import {
   bareSpawn,
   cpuTicks,
   DirectStage,
-  draftOf,
   machineShare,
   OperationCounter,
   startWebhookReceiver,
@@ -394,14 +393,11 @@ export async function benchEngine(): Promise<boolean> {
       sampleInput,
       (await stack.registry.signingSecret(sampleHook!.id)) as string,
     );
-    const logDraft = draftOf(
-      sampleHook as Hook,
-      HOOK_POINT,
-      'arn:aws:states:us-east-1:000000000000:execution:ceiling:sample',
-      sampleInput,
-      sampleResult,
-      'continued',
-    );
+    const logDraft = executionLogDraft(sampleHook as Hook, sampleInput, sampleResult, {
+      hookPoint: HOOK_POINT,
+      executionId: 'arn:aws:states:us-east-1:000000000000:execution:ceiling:sample',
+      outcome: 'continued',
+    });
     let ceilingWrites = 0;
     const putCeiling = async (count: number) => {
       const start = performance.now();

@@ -25,6 +25,7 @@ import {
   type StageResult,
   type StageVerdictDetail,
 } from './contracts';
+import { executionLogDraft, hookInputFor } from './log-draft';
 import type { EventClaims, EventPublisher, ReviewStore } from './ports';
 
 export interface StageTaskDeps {
@@ -357,20 +358,13 @@ export class StageTasks {
   }
 
   private hookInput({ stage, hook, index, executionId }: HookTaskArgs, revision: number): HookInput {
-    return {
-      // Stable per execution and position: a retried task records under the same id, not a second log.
-      invocationId: invocationIdOf(executionId, index),
-      hookPoint: stage.hookPoint,
-      jobId: stage.jobId,
-      projectId: stage.projectId,
-      sceneTypeId: stage.sceneTypeId,
-      segmentPath: stage.segmentPath,
-      metadata: stage.metadata,
-      sceneContext: stage.sceneContext,
-      hook: { id: hook.id, name: hook.name, revision },
-      attempt: 1,
-      test: false,
-    };
+    // Stable per execution and position: a retried task records under the same id, not a second log.
+    return hookInputFor(
+      stage,
+      { id: hook.id, name: hook.name, revision },
+      invocationIdOf(executionId, index),
+      false,
+    );
   }
 
   private draft(
@@ -380,42 +374,13 @@ export class StageTasks {
     outcome: Outcome,
     status: ExecutionLogDraft['status'] = result.status,
   ): ExecutionLogDraft {
-    return {
-      hookId: hook.id,
-      hookName: hook.name,
-      hookRevision: input.hook.revision,
-      hookType: hook.type,
+    return executionLogDraft(hook, input, result, {
       hookPoint: stage.hookPoint,
-      jobId: stage.jobId,
       executionId,
-      invocationId: input.invocationId,
-      input,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      responseStatus: result.responseStatus,
-      responseBody: result.responseBody,
-      exitCode: result.exitCode,
-      status,
-      errorMessage: failureMessage(result),
-      failureMode: hook.failureMode,
       outcome,
-      durationMs: result.durationMs,
-      startedAt: result.startedAt,
-      finishedAt: result.finishedAt,
-      test: false,
-      truncated: result.truncated,
-    };
+      status,
+    });
   }
-}
-
-/** What went wrong, in one line: the runner's own words, else the hook's message, else the bare facts. */
-export function failureMessage(result: HookRunResult): string | null {
-  if (result.errorMessage) return result.errorMessage;
-  if (result.status === 'passed') return null;
-  if (result.message) return result.message;
-  if (result.exitCode !== null) return `exited with code ${result.exitCode}`;
-  if (result.responseStatus !== null) return `answered HTTP ${result.responseStatus}`;
-  return result.status;
 }
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;

@@ -9,7 +9,8 @@ import {
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import type { ExecutionLogStore } from '../logs';
 import type { HookRegistry } from '../registry';
-import { engineError, failureMessage, outcomeOf } from './stage-tasks';
+import { executionLogDraft, hookInputFor } from './log-draft';
+import { engineError, outcomeOf } from './stage-tasks';
 
 export interface TestRunDeps {
   registry: Pick<HookRegistry, 'signingSecret'>;
@@ -40,19 +41,12 @@ export async function runHookTest(
   const sample = sampleInputOf(hook.hookPoint);
   const detail = { ...sample, ...given, hookPoint: hook.hookPoint };
   const invocationId = `test.${(deps.newId ?? nextId)()}`;
-  const input: HookInput = {
+  const input = hookInputFor(
+    { ...detail, sceneTypeId: detail.sceneTypeId ?? null, segmentPath: detail.segmentPath ?? null },
+    { id: hook.id, name: hook.name, revision: hook.revision },
     invocationId,
-    hookPoint: hook.hookPoint,
-    jobId: detail.jobId,
-    projectId: detail.projectId,
-    sceneTypeId: detail.sceneTypeId ?? null,
-    segmentPath: detail.segmentPath ?? null,
-    metadata: detail.metadata,
-    sceneContext: detail.sceneContext,
-    hook: { id: hook.id, name: hook.name, revision: hook.revision },
-    attempt: 1,
-    test: true,
-  };
+    true,
+  );
   let result: HookRunResult;
   if (hook.type === 'webhook') {
     const secret = await deps.registry.signingSecret(hook.id);
@@ -62,33 +56,11 @@ export async function runHookTest(
   } else {
     result = await deps.scripts.run(hook, input);
   }
-  const log = await deps.logs.append(
-    {
-      hookId: hook.id,
-      hookName: hook.name,
-      hookRevision: hook.revision,
-      hookType: hook.type,
-      hookPoint: hook.hookPoint,
-      jobId: input.jobId,
-      executionId: null,
-      invocationId,
-      input,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      responseStatus: result.responseStatus,
-      responseBody: result.responseBody,
-      exitCode: result.exitCode,
-      status: result.status,
-      errorMessage: failureMessage(result),
-      failureMode: hook.failureMode,
-      outcome: outcomeOf(result.status, hook.failureMode),
-      durationMs: result.durationMs,
-      startedAt: result.startedAt,
-      finishedAt: result.finishedAt,
-      test: true,
-      truncated: result.truncated,
-    },
-    invocationId,
-  );
+  const draft = executionLogDraft(hook, input, result, {
+    hookPoint: hook.hookPoint,
+    executionId: null,
+    outcome: outcomeOf(result.status, hook.failureMode),
+  });
+  const log = await deps.logs.append(draft, invocationId);
   return { log, result, input };
 }
