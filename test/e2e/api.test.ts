@@ -361,6 +361,15 @@ describe('jobs, executions and reviews', () => {
     expect(
       (await t.stack.reviews.auditTrail(reviewId)).map((e) => `${e.action}:${e.actor}:${e.after.status}`),
     ).toEqual(['decided:erin:approved']);
+    // the history shows where the review's task token went, never the token
+    const history = await api(
+      'GET',
+      `/executions/${encodeURIComponent(String(verdict.detail.executionId))}/history`,
+    );
+    const text = JSON.stringify(history.body);
+    expect(text).toContain('[redacted]');
+    const token = (await t.stack.reviews.get(reviewId))?.taskToken;
+    expect(token && text.includes(token)).toBeFalsy();
     // a second decision is a conflict, and a viewer may not decide
     expect(
       (await api('POST', `/reviews/${reviewId}/decision`, { body: { decision: 'reject' } })).status,
@@ -369,6 +378,30 @@ describe('jobs, executions and reviews', () => {
       (await api('POST', `/reviews/${reviewId}/decision`, { token: VIEWER, body: { decision: 'reject' } }))
         .status,
     ).toBe(403);
+  });
+
+  it('keeps a studio gate for admins: an editor may not decide it', async () => {
+    await api('POST', '/hooks', {
+      body: {
+        ...shellHook({ name: 'studio_gate', failureMode: 'block', config: { script: 'exit 1' } }),
+        scopeType: 'studio',
+        scopeId: undefined,
+        hookPoint: 'pre_concatenation',
+      },
+    });
+    await t.emit({ hookPoint: 'pre_concatenation', jobId: 'job-studio-gate', projectId: 'p-any' });
+    const blocked = await t.receiver.waitFor(
+      (e) => e['detail-type'] === 'Stage Hooks Blocked' && e.detail.jobId === 'job-studio-gate',
+    );
+    const reviewId = String(blocked.detail.reviewId);
+    expect(
+      (await api('POST', `/reviews/${reviewId}/decision`, { token: EDITOR, body: { decision: 'approve' } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await api('POST', `/reviews/${reviewId}/decision`, { body: { decision: 'approve' } })).status,
+    ).toBe(200);
+    await t.receiver.verdict('job-studio-gate', 'pre_concatenation');
   });
 
   it('rejects a review, which ends the stage blocked', async () => {
@@ -535,6 +568,34 @@ describe('bad requests', () => {
     ['a missing token', () => api('GET', '/hooks', { token: null }), 401, undefined],
     ['a wrong token', () => api('GET', '/hooks', { token: 'not-a-real-token-at-all' }), 401, undefined],
     ['an unknown route', () => api('GET', '/nothing-here'), 404, undefined],
+    ['a malformed path', () => api('GET', '/hooks/%E0%A4%A'), 400, 'path.id'],
+    [
+      'another state machine’s execution',
+      () =>
+        api(
+          'GET',
+          `/executions/${encodeURIComponent('arn:aws:states:us-east-1:000000000000:execution:other:x')}/history`,
+        ),
+      404,
+      undefined,
+    ],
+    [
+      'an editor naming another scope’s secret',
+      () =>
+        api('POST', '/hooks', {
+          token: EDITOR,
+          body: {
+            ...shellHook({ name: 'thief' }),
+            type: 'webhook',
+            config: {
+              url: 'https://hooks.example.com/t',
+              auth: { type: 'bearer', secretRef: 'studio/render-farm-token' },
+            },
+          },
+        }),
+      403,
+      undefined,
+    ],
     ['a wrong method', () => api('PATCH', '/hooks'), 405, undefined],
     [
       'a non-JSON content type',

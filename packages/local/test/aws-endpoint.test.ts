@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { request } from 'node:http';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -201,6 +202,32 @@ describe('Step Functions through the real SDK client', () => {
       new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED' }),
     );
     expect(succeeded.executions?.every((e) => e.status === 'SUCCEEDED')).toBe(true);
+  });
+});
+
+describe('the endpoint itself', () => {
+  it('refuses requests addressed to another host name (DNS rebinding)', async () => {
+    const { hostname, port } = await (
+      client.config.endpoint as () => Promise<{ hostname: string; port?: number }>
+    )();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/',
+          headers: { host: `evil.example.com:${port}`, 'x-amz-target': 'AWSStepFunctions.ListStateMachines' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(403);
   });
 });
 

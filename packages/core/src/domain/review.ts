@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HookPoint, JobId, Timestamp } from './vocabulary';
+import { HookPoint, JobId, ScopeType, Timestamp } from './vocabulary';
 
 export const ReviewDecision = z.enum(['approve', 'reject']);
 export type ReviewDecision = z.infer<typeof ReviewDecision>;
@@ -17,6 +17,8 @@ export const Review = z.strictObject({
   executionId: z.string().min(1),
   hookId: z.string().min(1),
   hookName: z.string().min(1),
+  /** The scope of the hook that blocked: a studio hook's review takes an admin. */
+  scopeType: ScopeType,
   logId: z.string().min(1),
   errorMessage: z.string().nullable(),
   /** The state machine's task token while the stage waits; only the engine and the decision route use it. */

@@ -3,6 +3,13 @@ import { HookPoint, JobId, ScopeId } from './vocabulary';
 
 const JsonObject = z.record(z.string(), z.unknown());
 
+/** Both travel in the state machine's state (256 KiB on AWS) with each hook's result. */
+export const CONTEXT_LIMIT_BYTES = 32 * 1024;
+const BoundedJsonObject = JsonObject.refine(
+  (value) => Buffer.byteLength(JSON.stringify(value)) <= CONTEXT_LIMIT_BYTES,
+  `must be at most ${CONTEXT_LIMIT_BYTES / 1024} KiB as JSON`,
+);
+
 /** `detail` of the pipeline's "Stage Reached" event: the contract between the pipeline and stagehooks. */
 export const StageEventDetail = z.strictObject({
   hookPoint: HookPoint,
@@ -10,8 +17,8 @@ export const StageEventDetail = z.strictObject({
   projectId: ScopeId,
   sceneTypeId: ScopeId.nullable().optional(),
   segmentPath: z.string().max(2048).optional(),
-  metadata: JsonObject.default({}),
-  sceneContext: JsonObject.default({}),
+  metadata: BoundedJsonObject.default({}),
+  sceneContext: BoundedJsonObject.default({}),
 });
 export type StageEventDetail = z.output<typeof StageEventDetail>;
 

@@ -32,7 +32,9 @@ export function isConditionFailed(error: unknown): error is Error & { Item?: Rec
 /** The item a failed condition returned (ReturnValuesOnConditionCheckFailure), unmarshalled. */
 export function conditionFailedItem(error: unknown): Record<string, unknown> | undefined {
   if (!isConditionFailed(error) || !error.Item) return undefined;
-  return unmarshall(error.Item as Record<string, AttributeValue>);
+  return unmarshall(error.Item as Record<string, AttributeValue>, {
+    wrapNumbers: (value: string) => Number(value),
+  });
 }
 
 /** Translates SDK faults that are not domain outcomes; domain outcomes are handled by the caller first. */

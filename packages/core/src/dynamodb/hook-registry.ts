@@ -127,10 +127,11 @@ export class DynamoHookRegistry implements HookRegistry {
       const moved =
         keys.hook.pk(scopeOf(hook)) !== keys.hook.pk(scopeOf(current)) ||
         keys.hook.sk(hook.hookPoint, hook.name) !== keys.hook.sk(current.hookPoint, current.name);
+      // The id too: a hook deleted and re-created under the same name is another hook.
       const sameRevision = {
-        ConditionExpression: '#revision = :revision',
-        ExpressionAttributeNames: { '#revision': 'revision' },
-        ExpressionAttributeValues: { ':revision': current.revision },
+        ConditionExpression: '#id = :id AND #revision = :revision',
+        ExpressionAttributeNames: { '#id': 'id', '#revision': 'revision' },
+        ExpressionAttributeValues: { ':id': id, ':revision': current.revision },
       };
       const items: TransactItem[] = moved
         ? [
@@ -198,9 +199,9 @@ export class DynamoHookRegistry implements HookRegistry {
                 Delete: {
                   TableName: this.table,
                   Key: hookKey(current),
-                  ConditionExpression: '#revision = :revision',
-                  ExpressionAttributeNames: { '#revision': 'revision' },
-                  ExpressionAttributeValues: { ':revision': current.revision },
+                  ConditionExpression: '#id = :id AND #revision = :revision',
+                  ExpressionAttributeNames: { '#id': 'id', '#revision': 'revision' },
+                  ExpressionAttributeValues: { ':id': id, ':revision': current.revision },
                 },
               },
               { Delete: { TableName: this.table, Key: { pk: keys.hookRef.pk(id), sk: keys.hookRef.sk } } },

@@ -52,6 +52,7 @@ export const stateNames = {
   applyReviewDecision: 'ApplyReviewDecision',
   approved: 'Approved?',
   skipRemainingHooks: 'SkipRemainingHooks',
+  stageFailed: 'StageFailed',
   emitVerdict: 'EmitVerdict',
   stageComplete: 'StageComplete',
 } as const;
@@ -99,8 +100,18 @@ const lambdaRetry = {
   JitterStrategy: 'FULL',
 };
 
-/** Store writes (log, review) are retried longer: losing them would lose an execution log. */
-const storeRetry = { ...lambdaRetry, ErrorEquals: ['States.ALL'], MaxAttempts: 5 };
+/**
+ * Store writes (log, review) are retried longer: losing them would lose an execution log. Only faults
+ * that can pass: an invalid task input or a bug fails the same way every time.
+ */
+const storeRetry = {
+  ...lambdaRetry,
+  ErrorEquals: [...lambdaRetry.ErrorEquals, 'StoreUnavailableError', 'States.Timeout'],
+  MaxAttempts: 5,
+};
+
+/** Whatever a step could not get past ends the stage blocked, with a verdict: the pipeline never waits forever. */
+const toStageFailed = { ErrorEquals: ['States.ALL'], ResultPath: '$.stageError', Next: 'StageFailed' };
 
 function lambdaTask(functionArn: DefinitionPlaceholder, fields: Record<string, unknown>) {
   return {
@@ -153,6 +164,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Parameters: { 'stage.$': '$.stage' },
         ResultPath: '$.plan',
         Retry: [storeRetry],
+        Catch: [toStageFailed],
         Next: s.nextHook,
       }),
       [s.nextHook]: {
@@ -250,6 +262,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Parameters: { ...hookArgs, 'attempt.$': '$.attempt', 'run.$': '$.run' },
         ResultPath: '$.run',
         Retry: [storeRetry],
+        Catch: [toStageFailed],
         Next: s.blocked,
       }),
       [s.blocked]: {
@@ -262,6 +275,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Parameters: { ...hookArgs, 'run.$': '$.run' },
         ResultPath: '$.review',
         Retry: [storeRetry],
+        Catch: [toStageFailed],
         Next: s.awaitReview,
       }),
       [s.awaitReview]: {
@@ -274,9 +288,12 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
           Payload: { 'reviewId.$': '$.review.reviewId', 'taskToken.$': '$$.Task.Token' },
         },
         ResultPath: '$.decision',
+        Retry: [{ ...storeRetry, ErrorEquals: [...lambdaRetry.ErrorEquals, 'StoreUnavailableError'] }],
         Catch: [
           { ErrorEquals: ['States.Timeout'], ResultPath: '$.decisionError', Next: s.reviewTimedOut },
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.decisionError', Next: s.reviewFailed },
+          // Only a deliberate SendTaskFailure rejects; a failing waiter is not a human decision.
+          { ErrorEquals: ['Review.Rejected'], ResultPath: '$.decisionError', Next: s.reviewFailed },
+          toStageFailed,
         ],
         Next: s.applyReviewDecision,
       },
@@ -292,7 +309,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.reviewFailed]: {
         Type: 'Pass',
-        Comment: 'SendTaskFailure on the review token counts as a rejection',
+        Comment: 'SendTaskFailure with error Review.Rejected on the review token is a rejection',
         Parameters: { decision: 'reject', by: 'stagehooks', 'comment.$': '$.decisionError.Cause' },
         ResultPath: '$.decision',
         Next: s.applyReviewDecision,
@@ -302,6 +319,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Parameters: { 'reviewId.$': '$.review.reviewId', 'decision.$': '$.decision', 'run.$': '$.run' },
         ResultPath: '$.run',
         Retry: [storeRetry],
+        Catch: [toStageFailed],
         Next: s.approved,
       }),
       [s.approved]: {
@@ -319,8 +337,23 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         },
         ResultPath: '$.run',
         Retry: [storeRetry],
+        Catch: [toStageFailed],
         Next: s.emitVerdict,
       }),
+      [s.stageFailed]: {
+        Type: 'Pass',
+        Comment: 'A step failed for good (see $.stageError): the stage ends blocked, with its results so far',
+        Parameters: {
+          'index.$': '$.run.index',
+          'results.$': '$.run.results',
+          verdict: 'blocked',
+          blocked: true,
+          'review.$': '$.run.review',
+          'last.$': '$.run.last',
+        },
+        ResultPath: '$.run',
+        Next: s.emitVerdict,
+      },
       [s.emitVerdict]: {
         Type: 'Task',
         Comment: 'Tells the pipeline the stage verdict: "Stage Hooks Completed"',

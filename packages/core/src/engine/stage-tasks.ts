@@ -10,7 +10,7 @@ import {
 } from '../domain';
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import { resolveEffectiveHooks } from '../inheritance';
-import type { ExecutionLogStore } from '../logs';
+import { boundText, type ExecutionLogStore } from '../logs';
 import type { HookRegistry } from '../registry';
 import {
   type Attempt,
@@ -151,7 +151,13 @@ export class StageTasks {
       results: [...run.results, entry],
       verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
       blocked: outcome === 'blocked',
-      last: { logId: log.id, hookId: hook.id, name: hook.name, errorMessage: log.errorMessage },
+      // Kept short: it travels in the state (256 KiB on AWS); the log holds the whole message.
+      last: {
+        logId: log.id,
+        hookId: hook.id,
+        name: hook.name,
+        errorMessage: boundText(log.errorMessage ?? '', 1024).text || null,
+      },
     };
   }
 
@@ -168,6 +174,7 @@ export class StageTasks {
       executionId,
       hookId: hook.id,
       hookName: hook.name,
+      scopeType: hook.source.scopeType,
       logId: last.logId,
       errorMessage: last.errorMessage,
       taskToken: null,
@@ -198,15 +205,11 @@ export class StageTasks {
    * Hands the review its task token. A decision that arrived before the token (the admin was quick) is
    * returned, so the caller completes the task at once instead of waiting for a decision already made.
    */
-  async awaitReview(reviewId: string, taskToken: string): Promise<ReviewSummary | undefined> {
+  async awaitReview(reviewId: string, taskToken: string): Promise<DecisionOutput | undefined> {
     const review = await this.deps.reviews.attachToken(reviewId, taskToken);
     if (!review.decision) return undefined;
-    return {
-      reviewId,
-      decision: review.decision,
-      by: review.decidedBy ?? 'unknown',
-      comment: review.comment,
-    };
+    // Exactly what SendTaskSuccess would carry: ApplyReviewDecision takes nothing else.
+    return { decision: review.decision, by: review.decidedBy ?? 'unknown', comment: review.comment };
   }
 
   async applyReviewDecision(args: {
@@ -219,9 +222,13 @@ export class StageTasks {
     // SendTaskSuccess from elsewhere (still open), or the timeout. A decision that got there first wins.
     const review =
       decision.decision === 'expired'
-        ? await this.deps.reviews.close(reviewId, 'expired', decision.comment ?? 'no decision in time')
+        ? await this.deps.reviews.close(
+            reviewId,
+            'expired',
+            shortComment(decision.comment) ?? 'no decision in time',
+          )
         : await this.deps.reviews
-            .decide(reviewId, decision.decision, decision.by, decision.comment ?? null)
+            .decide(reviewId, decision.decision, decision.by, shortComment(decision.comment))
             .catch(async (error: unknown) => {
               const current = await this.deps.reviews.get(reviewId);
               if (current && current.status !== 'open') return current;
@@ -229,7 +236,7 @@ export class StageTasks {
             });
     const summary: ReviewSummary = review.decision
       ? { reviewId, decision: review.decision, by: review.decidedBy ?? decision.by, comment: review.comment }
-      : { reviewId, decision: 'reject', by: decision.by, comment: decision.comment ?? null };
+      : { reviewId, decision: 'reject', by: decision.by, comment: shortComment(decision.comment) };
     const approved = summary.decision === 'approve';
     return { ...run, review: summary, blocked: !approved, verdict: approved ? run.verdict : 'blocked' };
   }
@@ -336,6 +343,13 @@ export class StageTasks {
       };
     }
     const input = this.hookInput(args, hook.revision);
+    if (!hook.enabled) {
+      return {
+        input,
+        result: engineError(this.now(), `hook ${hook.name} was disabled after the stage was planned`),
+        hookRevision: hook.revision,
+      };
+    }
     return { input, result: await execute(hook, input), hookRevision: hook.revision };
   }
 
@@ -382,6 +396,9 @@ export class StageTasks {
     });
   }
 }
+
+/** A review comment as the review keeps it (a SendTaskFailure cause can be long). */
+const shortComment = (comment: string | null | undefined) => (comment ? comment.slice(0, 4096) : null);
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;
 

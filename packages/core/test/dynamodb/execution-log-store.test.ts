@@ -60,6 +60,13 @@ describe('append', () => {
     expect(await store.get(log.id)).toEqual(log);
   });
 
+  it('keeps a log whose input holds numbers past 2^53 (pipeline ids)', async () => {
+    const log = await store.append(
+      draft({ hookId: 'hook-bigint', input: { metadata: { assetId: 1.8e18 } } }),
+    );
+    expect((await store.get(log.id))?.input).toEqual({ metadata: { assetId: 1.8e18 } });
+  });
+
   it('bounds each captured field to 64 KiB and says it was cut', async () => {
     // Prepare: 1 MiB of stdout, multi-byte stderr, an oversized input
     const big = 'x'.repeat(1024 * 1024);

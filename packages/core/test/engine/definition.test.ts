@@ -24,7 +24,7 @@ type State = {
   TimeoutSeconds?: number;
   Resource?: string;
   Next?: string;
-  Catch?: Array<{ Next: string }>;
+  Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
 };
 const states = () => Object.entries(filled().States as Record<string, State>);
 
@@ -79,5 +79,42 @@ describe('the stage state machine definition', () => {
         name,
       ).toEqual([stateNames.runnerFailed]);
     }
+  });
+});
+
+describe('failure paths', () => {
+  it('ends the stage with a verdict when a step after the claim fails for good', () => {
+    const all = Object.fromEntries(states()) as Record<
+      string,
+      State & { Catch?: Array<{ ErrorEquals: string[]; Next: string }> }
+    >;
+    for (const name of [
+      stateNames.resolveEffectiveHooks,
+      stateNames.recordExecution,
+      stateNames.flagForReview,
+      stateNames.applyReviewDecision,
+      stateNames.skipRemainingHooks,
+    ]) {
+      expect(all[name]?.Catch?.at(-1), name).toMatchObject({
+        ErrorEquals: ['States.ALL'],
+        Next: stateNames.stageFailed,
+      });
+    }
+    expect(all[stateNames.stageFailed]?.Next).toBe(stateNames.emitVerdict);
+  });
+
+  it('rejects a review only on a deliberate Review.Rejected, and retries its own faults', () => {
+    const awaitReview = (
+      Object.fromEntries(states()) as Record<
+        string,
+        State & { Catch: Array<{ ErrorEquals: string[]; Next: string }>; Retry?: unknown[] }
+      >
+    )[stateNames.awaitReview];
+    expect(awaitReview?.Catch.map((c) => [c.ErrorEquals[0], c.Next])).toEqual([
+      ['States.Timeout', stateNames.reviewTimedOut],
+      ['Review.Rejected', stateNames.reviewFailed],
+      ['States.ALL', stateNames.stageFailed],
+    ]);
+    expect(awaitReview?.Retry).toHaveLength(1);
   });
 });

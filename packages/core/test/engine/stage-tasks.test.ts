@@ -126,6 +126,46 @@ describe('StageTasks', () => {
     });
   });
 
+  it('hands back an early decision in exactly the shape SendTaskSuccess carries', async () => {
+    // Prepare: a review decided before its waiting state stored the token
+    const reviews = new DynamoReviewStore(table.doc, { tableName: table.tableName });
+    await reviews.create({
+      id: 'review.early',
+      status: 'open',
+      jobId: 'job-early',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      executionId: executionId('job-early'),
+      hookId: 'h',
+      hookName: 'gate',
+      logId: 'job-early.0',
+      errorMessage: null,
+      taskToken: null,
+      decision: null,
+      decidedBy: null,
+      comment: null,
+      createdAt: '2026-11-20T12:00:00.000Z',
+      decidedAt: null,
+    });
+    await reviews.decide('review.early', 'approve', 'quick-admin', 'seen it');
+
+    // Act
+    const early = await tasks.awaitReview('review.early', 'token-1');
+
+    // Assess
+    expect(early).toEqual({ decision: 'approve', by: 'quick-admin', comment: 'seen it' });
+    const run = await tasks.applyReviewDecision({
+      reviewId: 'review.early',
+      decision: early as NonNullable<typeof early>,
+      run: { ...initialRun(), blocked: true },
+    });
+    expect(run).toMatchObject({
+      blocked: false,
+      verdict: 'passed',
+      review: { decision: 'approve', by: 'quick-admin' },
+    });
+  });
+
   it('claims an event once, and rejects a malformed one with every reason', async () => {
     const event = {
       id: 'evt-claim',

@@ -152,7 +152,15 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
 
     const values = match.pattern.exec(path)?.slice(1) ?? [];
     const rawParams = Object.fromEntries(
-      match.names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]),
+      match.names.map((name, i) => {
+        try {
+          return [name, decodeURIComponent(values[i] ?? '')];
+        } catch {
+          throw new ValidationError('request', [
+            { path: `path.${name}`, message: 'is not valid URL encoding' },
+          ]);
+        }
+      }),
     );
     const rawQuery = event.queryStringParameters ?? {};
     if (!route.query && Object.keys(rawQuery).length > 0) {

@@ -30,6 +30,7 @@ import type { HookRegistry } from '@stagehooks/core/registry';
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
+import { HttpProblem } from './problem';
 
 export interface AdminApiDeps {
   registry: HookRegistry;
@@ -146,16 +147,62 @@ const publicReview = (review: Review) => {
   return rest;
 };
 
+/**
+ * A webhook's auth secret reaches whatever URL the hook names, so non-admins may only name secrets
+ * kept for the hook's own scope: `<scopeType>/<scopeId>/...`.
+ */
+function authorizeSecretRef(
+  identity: Identity,
+  hook: { type: string; scopeType: string; scopeId: string | null; config: unknown },
+) {
+  if (identity.role === 'admin' || hook.type !== 'webhook') return;
+  const secretRef = (hook.config as { auth?: { secretRef?: string } }).auth?.secretRef;
+  const prefix = `${hook.scopeType}/${hook.scopeId}/`;
+  if (secretRef !== undefined && !secretRef.startsWith(prefix)) {
+    throw new HttpProblem(403, `${identity.actor} may only use secrets under "${prefix}" for this hook`);
+  }
+}
+
 async function existingHook(deps: AdminApiDeps, id: string) {
   const hook = await deps.registry.get(id);
   if (!hook) throw new HookNotFoundError(id);
   return hook;
 }
 
-/** An execution is named by its ARN (URL-encoded) or, for this state machine, by its name. */
-function executionArnOf(stateMachineArn: string, id: string): string {
-  if (id.startsWith('arn:')) return id;
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
+/** An execution of this state machine, named by its ARN (URL-encoded) or by its name. */
+function executionArnOf(stateMachineArn: string, id: string): string | undefined {
+  const prefix = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
+  if (!id.startsWith('arn:')) return /^[A-Za-z0-9_-]{1,80}$/.test(id) ? `${prefix}${id}` : undefined;
+  return id.startsWith(prefix) ? id : undefined;
+}
+
+/** Task tokens complete tasks: history shows where they were, never what they are. */
+function redactTokens(value: unknown): unknown {
+  if (typeof value === 'string') {
+    if (!/taskToken|STAGEHOOKS_TASK_TOKEN/.test(value)) return value;
+    try {
+      return JSON.stringify(redactTokens(JSON.parse(value)));
+    } catch {
+      return value;
+    }
+  }
+  if (Array.isArray(value)) {
+    // ECS environment overrides: [{ Name: 'STAGEHOOKS_TASK_TOKEN', Value: '...' }]
+    return value.map((item) =>
+      item && typeof item === 'object' && (item as { Name?: unknown }).Name === 'STAGEHOOKS_TASK_TOKEN'
+        ? { ...(item as object), Value: '[redacted]' }
+        : redactTokens(item),
+    );
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [
+        key,
+        key === 'taskToken' ? '[redacted]' : redactTokens(inner),
+      ]),
+    );
+  }
+  return value;
 }
 
 export const routes: Route[] = [
@@ -205,6 +252,7 @@ export const routes: Route[] = [
     handle: async ({ body, identity, deps }) => {
       const input = body as HookCreate;
       authorize(identity, 'write', [input.scopeType]);
+      authorizeSecretRef(identity, input);
       const { hook, signingSecret } = await deps.registry.create(input, identity.actor);
       return {
         status: 201,
@@ -273,6 +321,7 @@ export const routes: Route[] = [
       const input = body as HookReplace;
       const current = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [current.scopeType, input.scopeType]);
+      authorizeSecretRef(identity, input);
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
       return ok({ ...hook, ...(signingSecret && { signingSecret }) });
     },
@@ -290,7 +339,12 @@ export const routes: Route[] = [
     handle: async ({ params, query, identity, deps }) => {
       const current = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [current.scopeType]);
-      await deps.registry.delete(current.id, identity.actor, query.revision as number | undefined);
+      // At the revision that was authorized: a hook moved to another scope meanwhile is a conflict.
+      await deps.registry.delete(
+        current.id,
+        identity.actor,
+        (query.revision as number | undefined) ?? current.revision,
+      );
       return { status: 204 };
     },
   },
@@ -306,6 +360,7 @@ export const routes: Route[] = [
     handle: async ({ params, body, identity, deps }) => {
       const hook = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [hook.scopeType]);
+      authorizeSecretRef(identity, hook);
       const given = (body as z.output<typeof TestRequest>)?.input ?? {};
       const { log, result, input } = await runHookTest(deps, hook, given);
       return ok({
@@ -401,13 +456,17 @@ export const routes: Route[] = [
     },
     handle: async ({ params, query, deps }) => {
       const executionArn = executionArnOf(deps.stateMachineArn, params.id as string);
+      if (!executionArn) throw new NotFoundError('execution', params.id as string);
       const page = await deps.executions.history(executionArn, {
         cursor: query.cursor as string | undefined,
         limit: (query.limit as number | undefined) ?? 100,
         reverse: query.reverse === 'true',
       });
       if (!page) throw new NotFoundError('execution', params.id as string);
-      return ok({ items: page.events, ...(page.nextCursor && { nextCursor: page.nextCursor }) });
+      return ok({
+        items: redactTokens(page.events),
+        ...(page.nextCursor && { nextCursor: page.nextCursor }),
+      });
     },
   },
   {
@@ -435,19 +494,20 @@ export const routes: Route[] = [
     responses: { 200: { description: 'the decided review', schema: PublicReview } },
     handle: async ({ params, body, identity, deps }) => {
       const { decision, comment } = body as ReviewDecisionInput;
-      const review = await deps.reviews.decide(
-        params.id as string,
-        decision,
-        identity.actor,
-        comment ?? null,
-      );
+      const open = await deps.reviews.get(params.id as string);
+      if (!open) throw new NotFoundError('review', params.id as string);
+      // A studio gate is the studio's: only an admin may wave it through.
+      authorize(identity, 'write', [open.scopeType]);
+      const review = await deps.reviews.decide(open.id, decision, identity.actor, comment ?? null);
       // Without a token yet, the waiting state picks the decision up when it stores its token.
       if (review.taskToken) {
-        await deps.tasks.succeed(review.taskToken, {
-          decision,
-          by: identity.actor,
-          comment: comment ?? null,
-        });
+        const output = { decision, by: identity.actor, comment: comment ?? null };
+        if ((await deps.tasks.succeed(review.taskToken, output)) === 'closed') {
+          throw new HttpProblem(
+            409,
+            'the decision is recorded, but the stage no longer waits for it (it timed out or was stopped)',
+          );
+        }
       }
       return ok(publicReview(review));
     },

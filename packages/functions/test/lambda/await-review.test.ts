@@ -45,6 +45,7 @@ async function openReview(id: string): Promise<void> {
     status: 'open',
     jobId: 'job-42',
     hookPoint: 'post_segment',
+    scopeType: 'project',
     executionId,
     hookId: 'h1',
     hookName: 'color_grade',

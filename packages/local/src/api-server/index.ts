@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AdminApiHandler } from '@stagehooks/functions/api';
 import { MAX_BODY_BYTES } from '@stagehooks/functions/api';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { isLocalHost } from '../aws-endpoint';
 import type { LocalTokens } from './tokens';
 
 export const API_PREFIX = '/api';
@@ -74,6 +75,15 @@ export function createApiServer(options: ApiServerOptions): Server {
 
   return createServer((request, response) => {
     void (async () => {
+      if (!isLocalHost(request.headers.host)) {
+        problem(
+          response,
+          403,
+          'Forbidden',
+          'the local admin API answers requests to 127.0.0.1 or localhost only',
+        );
+        return;
+      }
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const origin = request.headers.origin;
       const cors: Record<string, string> =

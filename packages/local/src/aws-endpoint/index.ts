@@ -39,8 +39,28 @@ export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEve
   };
 
   return createServer((request, response) => {
+    if (!isLocalHost(request.headers.host)) {
+      response.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
+      response.end(
+        JSON.stringify({
+          __type: 'AccessDeniedException',
+          message: 'this endpoint answers requests to 127.0.0.1 or localhost only',
+        }),
+      );
+      return;
+    }
     void handle(operations, request, response);
   });
+}
+
+/**
+ * Only requests addressed to this machine by a loopback name: a web page that points its own host
+ * name at 127.0.0.1 (DNS rebinding) still sends that name, and is refused.
+ */
+export function isLocalHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.replace(/:\d+$/, '');
+  return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
 }
 
 async function handle(

@@ -28,7 +28,8 @@ const LocalEnv = z.object({
     .number({ error: 'must be a whole number of seconds' })
     .int()
     .min(1)
-    .max(365 * 24 * 3600)
+    // Node timers hold at most 2^31-1 ms (24.8 days); a longer wait would fire at once.
+    .max(2_147_483, 'must be at most 2147483 seconds (24.8 days) locally')
     .default(DEFAULT_REVIEW_TIMEOUT_SECONDS),
   STAGEHOOKS_EVENT_TARGET_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
