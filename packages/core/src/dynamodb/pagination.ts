@@ -62,6 +62,9 @@ export function pageSize(limit: number | undefined): number {
   return limit;
 }
 
+/** DynamoDB requests one page may take; past it the page comes back short, with a cursor. */
+export const MAX_READS_PER_PAGE = 10;
+
 /**
  * One page of a query, filled up to `limit` items even when a filter drops some, with a cursor made
  * from the last item returned (not DynamoDB's LastEvaluatedKey, which may lie past it).
@@ -77,7 +80,7 @@ export async function queryPage(
   const items: Item[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, query) : undefined;
   try {
-    do {
+    for (let reads = 1; ; reads++) {
       const remaining = limit - items.length;
       const result = await client.send(
         new QueryCommand({
@@ -97,7 +100,11 @@ export async function queryPage(
         }
       }
       startKey = result.LastEvaluatedKey;
-    } while (startKey);
+      if (!startKey) break;
+      // A selective filter on a big partition: answer with what there is and a cursor to go on from,
+      // rather than read the whole partition in one request.
+      if (reads === MAX_READS_PER_PAGE) return { items, nextCursor: encodeCursor(startKey, query) };
+    }
   } catch (error) {
     translateStoreError(error, operation);
   }
