@@ -6,7 +6,6 @@ import { z } from 'zod';
 import {
   ExecutionStatus,
   FailureMode,
-  HookInput,
   HookPoint,
   HookType,
   JobId,
@@ -130,9 +129,12 @@ export const HookRunResultShape = z.strictObject({
   durationMs: z.number().min(0),
 });
 
-/** One run of one hook, or the runner's own failure as the state machine caught it. */
+/**
+ * One run of one hook, or the runner's own failure as the state machine caught it. The hook input is
+ * not carried: RecordExecution rebuilds it (it is deterministic), which keeps the state small.
+ */
 export const Attempt = z.union([
-  z.strictObject({ input: HookInput, result: HookRunResultShape, hookRevision: z.int().min(1) }),
+  z.strictObject({ result: HookRunResultShape, hookRevision: z.int().min(1) }),
   z.strictObject({ runnerError: z.strictObject({ error: z.string(), cause: z.string().nullable() }) }),
 ]);
 export type Attempt = z.output<typeof Attempt>;

@@ -125,16 +125,18 @@ export class StageTasks {
 
   async recordExecution(args: HookTaskArgs & { attempt: Attempt; run: RunState }): Promise<RunState> {
     const { hook, run } = args;
-    const { input, result } =
+    const { result, hookRevision } =
       'runnerError' in args.attempt
         ? {
-            input: this.hookInput(args, hook.revision),
+            hookRevision: hook.revision,
             result: engineError(
               this.now(),
               `the hook runner failed: ${args.attempt.runnerError.error}${args.attempt.runnerError.cause ? `: ${args.attempt.runnerError.cause}` : ''}`,
             ),
           }
         : args.attempt;
+    // The same input the runner built: same stage, same position, same revision.
+    const input = this.hookInput(args, hookRevision);
     const outcome = outcomeOf(result.status, hook.failureMode);
     const log = await this.deps.logs.append(this.draft(args, input, result, outcome), input.invocationId);
     const entry: StageResult = {
@@ -335,9 +337,7 @@ export class StageTasks {
   ): Promise<Attempt> {
     const hook = await this.loadHook(args.hook);
     if (!hook) {
-      const input = this.hookInput(args, args.hook.revision);
       return {
-        input,
         result: engineError(this.now(), `hook ${args.hook.name} was deleted before it ran`),
         hookRevision: args.hook.revision,
       };
@@ -345,12 +345,11 @@ export class StageTasks {
     const input = this.hookInput(args, hook.revision);
     if (!hook.enabled) {
       return {
-        input,
         result: engineError(this.now(), `hook ${hook.name} was disabled after the stage was planned`),
         hookRevision: hook.revision,
       };
     }
-    return { input, result: await execute(hook, input), hookRevision: hook.revision };
+    return { result: await execute(hook, input), hookRevision: hook.revision };
   }
 
   /** The planned revision when cached; otherwise whatever the registry holds now (it may be newer). */

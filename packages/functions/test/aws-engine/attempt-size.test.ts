@@ -1,21 +1,6 @@
-import { HookInput } from '@stagehooks/core/domain';
 import { Attempt } from '@stagehooks/core/engine';
 import { describe, expect, it } from 'vitest';
 import { fitAttempt } from '../../src/aws-engine';
-
-const input = HookInput.parse({
-  invocationId: 'job-42-post_segment.0',
-  hookPoint: 'post_segment',
-  jobId: 'job-42',
-  projectId: 'p1',
-  sceneTypeId: null,
-  segmentPath: null,
-  metadata: {},
-  sceneContext: {},
-  hook: { id: 'h1', name: 'color_grade', revision: 1 },
-  attempt: 1,
-  test: false,
-});
 
 function attemptWith(result: {
   stdout: string | null;
@@ -23,7 +8,6 @@ function attemptWith(result: {
   responseBody?: string | null;
 }): Attempt {
   return Attempt.parse({
-    input,
     hookRevision: 1,
     result: {
       status: 'failed',

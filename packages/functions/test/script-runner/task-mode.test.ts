@@ -74,7 +74,6 @@ describe('script runner, task mode', () => {
     const attempt = successOutput();
     if (!('result' in attempt)) throw new Error('expected a run attempt');
     expect(attempt.hookRevision).toBe(hook.revision);
-    expect(attempt.input).toMatchObject({ jobId: 'job-42', hook: { id: hook.id, name: 'color_grade' } });
     expect(attempt.result).toMatchObject({ status: 'passed', exitCode: 0, message: 'graded' });
     expect(attempt.result.stdout).toContain('job job-42 at post_segment');
   });
