@@ -17,6 +17,15 @@ const reservedHeaders = new Set([
   'transfer-encoding',
 ]);
 
+/** Credentials in plain headers would be returned to every reader of the hook: they go in `auth`. */
+const credentialHeaders = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'x-auth-token',
+]);
+
 export const SecretRef = z
   .string()
   .regex(/^[A-Za-z0-9/_+=.@:-]{1,512}$/, 'must be a secret name or ARN (letters, digits and /_+=.@:-)');
@@ -63,6 +72,13 @@ const webhookConfigShape = {
             code: 'custom',
             path: [name],
             message: 'is set by stagehooks and cannot be overridden',
+          });
+        }
+        if (credentialHeaders.has(name.toLowerCase())) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: 'carries credentials: use auth with a secretRef, which is never shown',
           });
         }
       }

@@ -164,6 +164,12 @@ describe('HookCreate', () => {
       /set by stagehooks/,
     ],
     [
+      'credentials in a plain header',
+      { ...webhook, config: { url: 'https://a.example.com', headers: { Authorization: 'Bearer x' } } },
+      'config.headers.Authorization',
+      /secretRef/,
+    ],
+    [
       'a header auth without its name',
       { ...webhook, config: { url: 'https://a.example.com', auth: { type: 'header', secretRef: 's' } } },
       'config.auth.headerName',

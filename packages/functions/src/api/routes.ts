@@ -42,6 +42,8 @@ export interface AdminApiDeps {
   webhooks: WebhookSender;
   scripts: ScriptRunner;
   stateMachineArn: string;
+  /** False when scripts run as plain subprocesses (no sandbox): then only admins may define or run them. */
+  scriptsSandboxed: boolean;
 }
 
 // ------------------------------------------------------------------------------------------- shapes
@@ -163,6 +165,15 @@ function authorizeSecretRef(
   }
 }
 
+/** Without a sandbox a script runs with the service's own rights: that is an admin's call. */
+function authorizeScript(identity: Identity, deps: AdminApiDeps, hook: { type: string }) {
+  if (hook.type === 'webhook' || deps.scriptsSandboxed || identity.role === 'admin') return;
+  throw new HttpProblem(
+    403,
+    `${identity.actor} may not define or run script hooks while scripts run unsandboxed`,
+  );
+}
+
 async function existingHook(deps: AdminApiDeps, id: string) {
   const hook = await deps.registry.get(id);
   if (!hook) throw new HookNotFoundError(id);
@@ -253,6 +264,7 @@ export const routes: Route[] = [
       const input = body as HookCreate;
       authorize(identity, 'write', [input.scopeType]);
       authorizeSecretRef(identity, input);
+      authorizeScript(identity, deps, input);
       const { hook, signingSecret } = await deps.registry.create(input, identity.actor);
       return {
         status: 201,
@@ -322,6 +334,7 @@ export const routes: Route[] = [
       const current = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [current.scopeType, input.scopeType]);
       authorizeSecretRef(identity, input);
+      authorizeScript(identity, deps, input);
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
       return ok({ ...hook, ...(signingSecret && { signingSecret }) });
     },
@@ -361,6 +374,7 @@ export const routes: Route[] = [
       const hook = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [hook.scopeType]);
       authorizeSecretRef(identity, hook);
+      authorizeScript(identity, deps, hook);
       const given = (body as z.output<typeof TestRequest>)?.input ?? {};
       const { log, result, input } = await runHookTest(deps, hook, given);
       return ok({

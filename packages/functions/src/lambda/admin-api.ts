@@ -62,6 +62,8 @@ export const handler = createAdminApi(
     }),
     scripts,
     stateMachineArn: api.STAGEHOOKS_STATE_MACHINE_ARN,
+    // Scripts never run here; the Fargate runner keeps them from its own rights (runAs).
+    scriptsSandboxed: true,
   },
   {
     groupsClaim: api.STAGEHOOKS_GROUPS_CLAIM,

@@ -110,3 +110,39 @@ describe('createAdminApi', () => {
     expect(result.statusCode).toBe(200);
   });
 });
+
+describe('script hooks without a sandbox', () => {
+  const created = { hook: { id: 'h1' } };
+  const deps = {
+    scriptsSandboxed: false,
+    registry: { create: async () => created },
+  } as unknown as AdminApiDeps;
+  const editor = { sub: 'erin', 'cognito:groups': ['editor'] };
+  const hook = (type: string, config: object) =>
+    JSON.stringify({
+      name: 'x',
+      type,
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: 'p1',
+      config,
+    });
+
+  it('are an admin’s call: an editor gets 403 for a script, not for a webhook', async () => {
+    const api = createAdminApi(deps);
+    const script = await api(
+      event('POST', '/hooks', { claims: editor, body: hook('shell', { script: 'true' }) }),
+      context,
+    );
+    const webhook = await api(
+      event('POST', '/hooks', {
+        claims: editor,
+        body: hook('webhook', { url: 'https://hooks.example.com/x' }),
+      }),
+      context,
+    );
+    expect(script.statusCode).toBe(403);
+    expect(JSON.parse(script.body ?? '{}').detail).toMatch(/unsandboxed/);
+    expect(webhook.statusCode).toBe(201);
+  });
+});

@@ -225,6 +225,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         webhooks,
         scripts,
         stateMachineArn,
+        scriptsSandboxed: sandbox.mode === 'bubblewrap',
       },
       { serverUrl: apiUrl },
     );
