@@ -51,6 +51,11 @@ describe('address classifier', () => {
     ['0:0:0:0:0:ffff:192.168.0.1', '192.168.0.0/16 (private)'],
     ['64:ff9b::10.0.0.1', '10.0.0.0/8 (private)'],
     ['64:ff9b::a9fe:a9fe', '169.254.0.0/16 (link-local, cloud metadata)'],
+    ['::7f00:1', '::/96 (IPv4-compatible (deprecated))'],
+    ['64:ff9b:1::a00:1', '64:ff9b:1::/48 (local-use NAT64)'],
+    ['2002:7f00:1::1', '2002::/16 (6to4)'],
+    ['2001:0:4136:e378::1', '2001::/32 (Teredo)'],
+    ['fec0::1', 'fec0::/10 (site-local (deprecated))'],
   ])('%s is non-public: %s', (address, range) => {
     // Act
     const found = nonPublicRange(address);

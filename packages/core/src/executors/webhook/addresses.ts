@@ -30,6 +30,12 @@ const nonPublicRanges: ReadonlyArray<readonly [cidr: string, family: Family, lab
   ['ff00::/8', 'ipv6', 'multicast'],
   ['2001:db8::/32', 'ipv6', 'documentation'],
   ['100::/64', 'ipv6', 'discard-only'],
+  // Tunnelling and legacy forms that can carry traffic to an IPv4 (or site) address inside.
+  ['::/96', 'ipv6', 'IPv4-compatible (deprecated)'],
+  ['64:ff9b:1::/48', 'ipv6', 'local-use NAT64'],
+  ['2002::/16', 'ipv6', '6to4'],
+  ['2001::/32', 'ipv6', 'Teredo'],
+  ['fec0::/10', 'ipv6', 'site-local (deprecated)'],
 ];
 
 // One list per range, so a refusal can say which range matched.
