@@ -171,24 +171,18 @@ export class DynamoReviewStore implements ReviewStore {
     return items.map((item) => fromItem(ReviewAuditEntry, item, 'review audit entry'));
   }
 
+  /** A review an admin decided first keeps its decision: the stored review comes back unchanged. */
   async close(
     id: string,
-    status: ReviewStatus,
-    comment: string | null,
-    decided: { decision: ReviewDecision | null; decidedBy: string | null } = {
-      decision: null,
-      decidedBy: null,
-    },
+    status: Extract<ReviewStatus, 'expired' | 'interrupted'>,
+    comment: string,
   ): Promise<Review> {
     return this.update(id, `close review as ${status}`, {
-      UpdateExpression:
-        'SET #status = :status, decision = :decision, decidedBy = :by, #comment = :comment, decidedAt = :at, gsi1pk = :gsi1pk',
+      UpdateExpression: 'SET #status = :status, #comment = :comment, decidedAt = :at, gsi1pk = :gsi1pk',
       ConditionExpression: '#status = :open',
       ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
       ExpressionAttributeValues: {
         ':status': status,
-        ':decision': decided.decision,
-        ':by': decided.decidedBy,
         ':comment': comment,
         ':at': this.now().toISOString(),
         ':open': 'open',
@@ -245,15 +239,8 @@ export class DynamoReviewStore implements ReviewStore {
       if (isConditionFailed(error)) {
         const current = conditionFailedItem(error);
         if (!current) throw new NotFoundError('review', id);
-        const review = fromItem(Review, current, 'review');
-        // Closing what an admin already decided keeps the decision; deciding twice is a conflict.
-        if (
-          operation.startsWith('close review as expired') ||
-          operation.startsWith('close review as interrupted')
-        ) {
-          return review;
-        }
-        throw new ReviewClosedError(id, review.status);
+        // The review is no longer open: what is stored stands.
+        return fromItem(Review, current, 'review');
       }
       translateStoreError(error, operation);
     }

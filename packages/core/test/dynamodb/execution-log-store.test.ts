@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { ExecutionLogDraft } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore } from '@stagehooks/core/dynamodb';
 import { createTestTable } from '@test/dynamodb';
+import { logDraft } from '@test/logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -19,35 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => table.drop());
 
-let seq = 0;
-function draft(overrides: Partial<ExecutionLogDraft> = {}): ExecutionLogDraft {
-  const startedAt = new Date(Date.parse('2026-11-20T11:00:00.000Z') + seq++ * 1000).toISOString();
-  return {
-    hookId: 'hook-1',
-    hookName: 'color_grade',
-    hookRevision: 1,
-    hookType: 'shell',
-    hookPoint: 'post_segment',
-    jobId: 'job-1',
-    executionId: 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:job-1-post_segment',
-    invocationId: `inv-${seq}`,
-    input: { jobId: 'job-1', metadata: { take: seq } },
-    stdout: 'graded\n',
-    stderr: '',
-    responseStatus: null,
-    responseBody: null,
-    exitCode: 0,
-    status: 'passed',
-    errorMessage: null,
-    failureMode: 'warn',
-    outcome: 'continued',
-    durationMs: 12,
-    startedAt,
-    finishedAt: startedAt,
-    test: false,
-    ...overrides,
-  };
-}
+const draft = logDraft;
 
 describe('append', () => {
   it('stores every field, an id, and the expiry retention days after the finish', async () => {

@@ -14,6 +14,7 @@ import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient, keys } fro
 import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import { createTestTable, localDynamoClient } from '@test/dynamodb';
 import { hookCreate, hookReplace } from '@test/hooks';
+import { logDraft } from '@test/logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -99,32 +100,7 @@ describe('faults DynamoDB Local cannot produce (mocked client)', () => {
     );
     await expect(registry.list({})).rejects.toThrow(StoreUnavailableError);
     await expect(logs.listByJob('job-1')).rejects.toThrow(StoreUnavailableError);
-    await expect(
-      logs.append({
-        hookId: 'h',
-        hookName: 'n',
-        hookRevision: 1,
-        hookType: 'shell',
-        hookPoint: 'post_segment',
-        jobId: 'j',
-        executionId: null,
-        invocationId: 'i',
-        input: {},
-        stdout: '',
-        stderr: '',
-        responseStatus: null,
-        responseBody: null,
-        exitCode: 0,
-        status: 'passed',
-        errorMessage: null,
-        failureMode: 'warn',
-        outcome: 'continued',
-        durationMs: 1,
-        startedAt: '2026-11-20T12:00:00.000Z',
-        finishedAt: '2026-11-20T12:00:00.000Z',
-        test: false,
-      }),
-    ).rejects.toThrow(StoreUnavailableError);
+    await expect(logs.append(logDraft())).rejects.toThrow(StoreUnavailableError);
   });
 
   it('wraps an unexpected service error instead of leaking the SDK type', async () => {

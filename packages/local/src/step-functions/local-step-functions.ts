@@ -285,11 +285,6 @@ export class LocalStepFunctions {
     this.store.flush();
   }
 
-  /** Writes pending history without stopping anything: what a crash would leave behind. */
-  flush() {
-    this.store.flush();
-  }
-
   private run(machine: MachineEntry, record: ExecutionRecord, input: unknown) {
     const tokens = new Set<string>();
     const context: TaskContext = {

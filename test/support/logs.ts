@@ -1,0 +1,33 @@
+import type { ExecutionLogDraft } from '@stagehooks/core/domain';
+
+let seq = 0;
+
+/** A log draft of a passed shell run; each call starts a second after the last, so order is stable. */
+export function logDraft(overrides: Partial<ExecutionLogDraft> = {}): ExecutionLogDraft {
+  const startedAt = new Date(Date.parse('2026-11-20T11:00:00.000Z') + seq++ * 1000).toISOString();
+  return {
+    hookId: 'hook-1',
+    hookName: 'color_grade',
+    hookRevision: 1,
+    hookType: 'shell',
+    hookPoint: 'post_segment',
+    jobId: 'job-1',
+    executionId: 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:job-1-post_segment',
+    invocationId: `inv-${seq}`,
+    input: { jobId: 'job-1', metadata: { take: seq } },
+    stdout: 'graded\n',
+    stderr: '',
+    responseStatus: null,
+    responseBody: null,
+    exitCode: 0,
+    status: 'passed',
+    errorMessage: null,
+    failureMode: 'warn',
+    outcome: 'continued',
+    durationMs: 12,
+    startedAt,
+    finishedAt: startedAt,
+    test: false,
+    ...overrides,
+  };
+}
