@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Hook, StageEventDetail } from '@stagehooks/core/domain';
+import { type ExecutionLogDraft, type Hook, StageEventDetail } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -152,8 +152,8 @@ export interface DirectDeps {
 
 /**
  * A stage's work done by hand, without the state machine: validate the event, claim its id, resolve the
- * effective hooks (one query per scope level), then per hook the call and its log write, then put the
- * verdict on the bus. The same store adapters and executors as the engine, on a client of its own; the
+ * effective hooks (one query per scope level), run the hooks, write their logs together (as the engine
+ * does for hooks that follow each other without a wait), then put the verdict on the bus. The same store adapters and executors as the engine, on a client of its own; the
  * hook and its signing secret are cached after the first read, as the engine does.
  */
 export class DirectStage {
@@ -191,6 +191,8 @@ export class DirectStage {
     };
     const effective = await resolveEffectiveHooks(this.registry, stage);
     const results: StageResult[] = [];
+    // Logs go out as the engine writes them here: together, once, before the verdict.
+    const logs: Array<{ draft: ExecutionLogDraft; id: string }> = [];
     let verdict: 'passed' | 'warned' = 'passed';
     for (const [index, { hook }] of effective.entries()) {
       const input = hookInputFor(
@@ -206,19 +208,20 @@ export class DirectStage {
       const outcome = outcomeOf(result.status, hook.failureMode);
       if (outcome === 'warned') verdict = 'warned';
       // Under the invocation id, as the engine does (deterministic, no new id minted).
-      const log = await this.logs.append(
-        executionLogDraft(hook, input, result, { hookPoint: stage.hookPoint, executionId, outcome }),
-        input.invocationId,
-      );
+      logs.push({
+        draft: executionLogDraft(hook, input, result, { hookPoint: stage.hookPoint, executionId, outcome }),
+        id: input.invocationId,
+      });
       results.push({
         hookId: hook.id,
         name: hook.name,
         status: result.status,
         outcome,
         durationMs: result.durationMs,
-        logId: log.id,
+        logId: input.invocationId,
       });
     }
+    await this.logs.appendAll(logs);
     const put = await this.deps.bus.putEvents([
       {
         Source: 'stagehooks',

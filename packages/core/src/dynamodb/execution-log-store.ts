@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { ExecutionLog, type ExecutionLogDraft } from '../domain';
 import {
@@ -10,7 +15,7 @@ import {
 } from '../logs';
 import type { Page } from '../registry';
 import { tableDefinition } from '../table';
-import { conditionFailedItem, translateStoreError } from './errors';
+import { conditionFailedItem, isTransactionCanceled, translateStoreError } from './errors';
 import { fromItem } from './items';
 import { keys } from './keys';
 import { queryPage, type TableQuery } from './pagination';
@@ -24,6 +29,8 @@ export interface DynamoExecutionLogStoreOptions {
 }
 
 const TTL = tableDefinition.ttlAttribute;
+/** DynamoDB's limit of items per transaction. */
+const MAX_BATCH = 100;
 
 export class DynamoExecutionLogStore implements ExecutionLogStore {
   private readonly table: string;
@@ -42,20 +49,7 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
   }
 
   async append(draft: ExecutionLogDraft, givenId?: string): Promise<ExecutionLog> {
-    const id = givenId ?? this.newId();
-    const expiresAt = expiryOf(draft.finishedAt, this.retentionDays);
-    const log: ExecutionLog = { id, ...boundDraft(draft), expiresAt: expiresAt.toISOString() };
-    const item = {
-      pk: keys.executionLog.pk(id),
-      sk: keys.executionLog.sk,
-      gsi1pk: keys.executionLog.gsi1pk(log.hookId),
-      gsi1sk: keys.executionLog.gsi1sk(log.startedAt, id),
-      gsi2pk: keys.executionLog.gsi2pk(log.jobId),
-      gsi2sk: keys.executionLog.gsi2sk(log.startedAt, id),
-      entity: keys.executionLog.entity,
-      [TTL]: Math.floor(expiresAt.getTime() / 1000),
-      ...log,
-    };
+    const { log, item } = this.itemOf(draft, givenId ?? this.newId());
     try {
       await this.client.send(
         new PutCommand({
@@ -72,6 +66,49 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
       translateStoreError(error, 'append execution log');
     }
     return log;
+  }
+
+  /**
+   * Writes several logs in one request (a transaction, so each keeps its "first write stands"
+   * condition). When one was written before, the transaction does nothing and each log is appended
+   * on its own. Up to 100 logs per call.
+   */
+  async appendAll(entries: Array<{ draft: ExecutionLogDraft; id: string }>): Promise<ExecutionLog[]> {
+    if (entries.length <= 1) return Promise.all(entries.map(({ draft, id }) => this.append(draft, id)));
+    if (entries.length > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} logs per call`);
+    const built = entries.map(({ draft, id }) => this.itemOf(draft, id));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: built.map(({ item }) => ({
+            Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' },
+          })),
+        }),
+      );
+      return built.map(({ log }) => log);
+    } catch (error) {
+      const reasons = isTransactionCanceled(error) ? (error.CancellationReasons ?? []) : [];
+      if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed'))
+        translateStoreError(error, 'append execution logs');
+    }
+    return Promise.all(entries.map(({ draft, id }) => this.append(draft, id)));
+  }
+
+  private itemOf(draft: ExecutionLogDraft, id: string) {
+    const expiresAt = expiryOf(draft.finishedAt, this.retentionDays);
+    const log: ExecutionLog = { id, ...boundDraft(draft), expiresAt: expiresAt.toISOString() };
+    const item = {
+      pk: keys.executionLog.pk(id),
+      sk: keys.executionLog.sk,
+      gsi1pk: keys.executionLog.gsi1pk(log.hookId),
+      gsi1sk: keys.executionLog.gsi1sk(log.startedAt, id),
+      gsi2pk: keys.executionLog.gsi2pk(log.jobId),
+      gsi2sk: keys.executionLog.gsi2sk(log.startedAt, id),
+      entity: keys.executionLog.entity,
+      [TTL]: Math.floor(expiresAt.getTime() / 1000),
+      ...log,
+    };
+    return { log, item };
   }
 
   async get(id: string): Promise<ExecutionLog | undefined> {

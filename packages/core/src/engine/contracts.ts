@@ -63,56 +63,6 @@ export const ReviewSummary = z.strictObject({
 });
 export type ReviewSummary = z.output<typeof ReviewSummary>;
 
-/** The loop's state: where it is, what ran, and the verdict so far. */
-export const RunState = z.strictObject({
-  index: z.int().min(0),
-  results: z.array(StageResult),
-  verdict: StageVerdict,
-  /** A block hook failed and no decision has cleared it yet. */
-  blocked: z.boolean(),
-  review: ReviewSummary.nullable(),
-  /** The last recorded execution, for the review that a block opens. */
-  last: z
-    .strictObject({
-      logId: z.string(),
-      hookId: z.string(),
-      name: z.string(),
-      errorMessage: z.string().nullable(),
-    })
-    .nullable(),
-});
-export type RunState = z.output<typeof RunState>;
-
-export const initialRun = (): RunState => ({
-  index: 0,
-  results: [],
-  verdict: 'passed',
-  blocked: false,
-  review: null,
-  last: null,
-});
-
-export const ClaimOutput = z.strictObject({
-  claim: z.strictObject({
-    outcome: z.enum(['claimed', 'duplicate', 'rejected']),
-    reasons: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
-  }),
-  stage: Stage.optional(),
-  run: RunState.optional(),
-});
-export type ClaimOutput = z.output<typeof ClaimOutput>;
-
-export const ValidateAndClaimArgs = z.strictObject({ event: z.unknown(), executionId: z.string().min(1) });
-
-/** What RunWebhook / RunScript* receive. */
-export const HookTaskArgs = z.strictObject({
-  stage: Stage,
-  hook: PlannedHook,
-  index: z.int().min(0),
-  executionId: z.string().min(1),
-});
-export type HookTaskArgs = z.output<typeof HookTaskArgs>;
-
 export const HookRunResultShape = z.strictObject({
   status: z.enum(['passed', 'failed', 'timed_out', 'error']),
   exitCode: z.int().nullable(),
@@ -130,6 +80,82 @@ export const HookRunResultShape = z.strictObject({
 });
 
 /**
+ * A recorded execution whose log is not written yet. The logs of hooks that run one after another
+ * without a wait are written together; until then they travel in the run state (which Step Functions
+ * keeps). The hook input is not kept: it is rebuilt from the stage, the hook and the position.
+ */
+export const PendingLog = z.strictObject({
+  index: z.int().min(0),
+  hook: PlannedHook,
+  hookRevision: z.int().min(1),
+  result: HookRunResultShape,
+  status: ExecutionStatus,
+  outcome: Outcome,
+  /** When it was recorded (ms since the epoch): a log waits a few seconds at most. */
+  recordedAt: z.number(),
+});
+export type PendingLog = z.output<typeof PendingLog>;
+
+/** The loop's state: the plan, where it is, what ran, and the verdict so far. */
+export const RunState = z.strictObject({
+  plan: StagePlan,
+  index: z.int().min(0),
+  /** The hook at `index`, the next to run; null when none is left. */
+  current: PlannedHook.nullable(),
+  results: z.array(StageResult),
+  verdict: StageVerdict,
+  /** A block hook failed and no decision has cleared it yet. */
+  blocked: z.boolean(),
+  review: ReviewSummary.nullable(),
+  /** The last recorded execution, for the review that a block opens. */
+  last: z
+    .strictObject({
+      logId: z.string(),
+      hookId: z.string(),
+      name: z.string(),
+      errorMessage: z.string().nullable(),
+    })
+    .nullable(),
+  /** Recorded executions whose logs are still to be written, oldest first. */
+  pending: z.array(PendingLog),
+});
+export type RunState = z.output<typeof RunState>;
+
+export const initialRun = (): RunState => ({
+  plan: { hooks: [], count: 0 },
+  index: 0,
+  current: null,
+  results: [],
+  verdict: 'passed',
+  blocked: false,
+  review: null,
+  last: null,
+  pending: [],
+});
+
+export const ClaimOutput = z.strictObject({
+  claim: z.strictObject({
+    outcome: z.enum(['claimed', 'duplicate', 'rejected']),
+    reasons: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  }),
+  stage: Stage.optional(),
+  run: RunState.optional(),
+});
+export type ClaimOutput = z.output<typeof ClaimOutput>;
+
+export const ValidateAndClaimArgs = z.strictObject({ event: z.unknown(), executionId: z.string().min(1) });
+export const ResolveEffectiveHooksArgs = z.strictObject({ stage: Stage, run: RunState });
+
+/** What a script runner receives (RunScriptInPool / RunScriptInTask). */
+export const HookTaskArgs = z.strictObject({
+  stage: Stage,
+  hook: PlannedHook,
+  index: z.int().min(0),
+  executionId: z.string().min(1),
+});
+export type HookTaskArgs = z.output<typeof HookTaskArgs>;
+
+/**
  * One run of one hook, or the runner's own failure as the state machine caught it. The hook input is
  * not carried: RecordExecution rebuilds it (it is deterministic), which keeps the state small.
  */
@@ -139,8 +165,14 @@ export const Attempt = z.union([
 ]);
 export type Attempt = z.output<typeof Attempt>;
 
+/** RunWebhook runs the call and records it in one step. */
+export const RunWebhookArgs = HookTaskArgs.extend({ run: RunState });
+export type RunWebhookArgs = z.output<typeof RunWebhookArgs>;
 export const RecordExecutionArgs = HookTaskArgs.extend({ attempt: Attempt, run: RunState });
-export const FlagForReviewArgs = HookTaskArgs.extend({ run: RunState });
+export type RecordExecutionArgs = z.output<typeof RecordExecutionArgs>;
+/** What a step that pauses or ends the loop needs (FlagForReview, SkipRemainingHooks, WriteExecutionLogs). */
+export const RunStepArgs = z.strictObject({ stage: Stage, run: RunState, executionId: z.string().min(1) });
+export type RunStepArgs = z.output<typeof RunStepArgs>;
 export const AwaitReviewArgs = z.strictObject({ reviewId: z.string().min(1), taskToken: z.string().min(1) });
 export const ApplyReviewDecisionArgs = z.strictObject({
   reviewId: z.string().min(1),
@@ -150,12 +182,6 @@ export const ApplyReviewDecisionArgs = z.strictObject({
     comment: z.string().nullable().optional(),
   }),
   run: RunState,
-});
-export const SkipRemainingHooksArgs = z.strictObject({
-  stage: Stage,
-  plan: StagePlan,
-  run: RunState,
-  executionId: z.string().min(1),
 });
 
 /** The detail of "Stage Hooks Completed". */

@@ -13,6 +13,7 @@ export const definitionPlaceholders = [
   'ResolveEffectiveHooksFunctionArn',
   'RunWebhookFunctionArn',
   'RecordExecutionFunctionArn',
+  'WriteExecutionLogsFunctionArn',
   'FlagForReviewFunctionArn',
   'AwaitReviewFunctionArn',
   'ApplyReviewDecisionFunctionArn',
@@ -35,16 +36,13 @@ export const stateNames = {
   eventRejected: 'EventRejected',
   resolveEffectiveHooks: 'ResolveEffectiveHooks',
   nextHook: 'NextHook?',
-  selectHook: 'SelectHook',
-  routeHook: 'RouteHookType',
   runWebhook: 'RunWebhook',
-  prepareScriptJob: 'PrepareScriptJob',
-  scriptIsolation: 'ScriptIsolation?',
+  prepareScriptTask: 'PrepareScriptTask',
   runScriptInPool: 'RunScriptInPool',
   runScriptInTask: 'RunScriptInTask',
   runnerFailed: 'RunnerFailed',
   recordExecution: 'RecordExecution',
-  blocked: 'Blocked?',
+  writeExecutionLogs: 'WriteExecutionLogs',
   flagForReview: 'FlagForReview',
   awaitReview: 'AwaitReview',
   reviewTimedOut: 'ReviewTimedOut',
@@ -65,6 +63,7 @@ export const taskStates = [
   stateNames.runScriptInPool,
   stateNames.runScriptInTask,
   stateNames.recordExecution,
+  stateNames.writeExecutionLogs,
   stateNames.flagForReview,
   stateNames.awaitReview,
   stateNames.applyReviewDecision,
@@ -124,12 +123,14 @@ function lambdaTask(functionArn: DefinitionPlaceholder, fields: Record<string, u
 
 export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
   const reviewTimeoutSeconds = options.reviewTimeoutSeconds ?? DEFAULT_REVIEW_TIMEOUT_SECONDS;
+  /** The hook to run: `$.run.current`, set by whichever step moved the loop on. */
   const hookArgs = {
     'stage.$': '$.stage',
-    'hook.$': '$.current.hook',
+    'hook.$': '$.run.current',
     'index.$': '$.run.index',
     'executionId.$': '$$.Execution.Id',
   };
+  const runArgs = { 'stage.$': '$.stage', 'run.$': '$.run', 'executionId.$': '$$.Execution.Id' };
   const s = stateNames;
   return {
     Comment: 'stagehooks: runs the effective hooks of one pipeline stage in order and emits the verdict',
@@ -161,49 +162,40 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.resolveEffectiveHooks]: lambdaTask('ResolveEffectiveHooksFunctionArn', {
         Comment: 'Studio, project and scene-type hooks for this point, overridden by name, in sortOrder',
-        Parameters: { 'stage.$': '$.stage' },
-        ResultPath: '$.plan',
+        Parameters: { 'stage.$': '$.stage', 'run.$': '$.run' },
+        ResultPath: '$.run',
         Retry: [storeRetry],
         Catch: [toStageFailed],
         Next: s.nextHook,
       }),
       [s.nextHook]: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.run.index', NumericLessThanPath: '$.plan.count', Next: s.selectHook }],
-        Default: s.emitVerdict,
-      },
-      [s.selectHook]: {
-        Type: 'Pass',
-        Parameters: { 'hook.$': 'States.ArrayGetItem($.plan.hooks, $.run.index)' },
-        ResultPath: '$.current',
-        Next: s.routeHook,
-      },
-      [s.routeHook]: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.current.hook.type', StringEquals: 'webhook', Next: s.runWebhook }],
-        Default: s.prepareScriptJob,
+        Comment: 'A failed block hook opens a review; else the next hook by type, or the verdict',
+        Choices: [
+          { Variable: '$.run.blocked', BooleanEquals: true, Next: s.flagForReview },
+          {
+            And: [
+              { Variable: '$.run.current', IsNull: true },
+              { Variable: '$.run.pending[0]', IsPresent: true },
+            ],
+            Next: s.writeExecutionLogs,
+          },
+          { Variable: '$.run.current', IsNull: true, Next: s.emitVerdict },
+          { Variable: '$.run.current.type', StringEquals: 'webhook', Next: s.runWebhook },
+          { Variable: '$.run.current.isolation', StringEquals: 'task', Next: s.prepareScriptTask },
+        ],
+        Default: s.runScriptInPool,
       },
       [s.runWebhook]: {
         Type: 'Task',
-        Comment: 'Signed HTTP call with retries inside the hook budget',
+        Comment: 'Signed HTTP call with retries inside the hook budget; records the execution',
         Resource: placeholder('RunWebhookFunctionArn'),
         TimeoutSeconds: WEBHOOK_TASK_TIMEOUT_SECONDS,
-        Parameters: hookArgs,
-        ResultPath: '$.attempt',
+        Parameters: { ...hookArgs, 'run.$': '$.run' },
+        ResultPath: '$.run',
         Retry: [lambdaRetry],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
-        Next: s.recordExecution,
-      },
-      [s.prepareScriptJob]: {
-        Type: 'Pass',
-        Parameters: hookArgs,
-        ResultPath: '$.job',
-        Next: s.scriptIsolation,
-      },
-      [s.scriptIsolation]: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.current.hook.isolation', StringEquals: 'task', Next: s.runScriptInTask }],
-        Default: s.runScriptInPool,
+        Next: s.nextHook,
       },
       [s.runScriptInPool]: {
         Type: 'Task',
@@ -212,11 +204,18 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         TimeoutSeconds: SCRIPT_TASK_TIMEOUT_SECONDS,
         Parameters: {
           QueueUrl: placeholder('ScriptQueueUrl'),
-          MessageBody: { 'taskToken.$': '$$.Task.Token', 'job.$': '$.job' },
+          MessageBody: { 'taskToken.$': '$$.Task.Token', job: hookArgs },
         },
         ResultPath: '$.attempt',
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
         Next: s.recordExecution,
+      },
+      [s.prepareScriptTask]: {
+        Type: 'Pass',
+        Comment: 'The job for a Fargate task of its own, passed in its environment',
+        Parameters: hookArgs,
+        ResultPath: '$.job',
+        Next: s.runScriptInTask,
       },
       [s.runScriptInTask]: {
         Type: 'Task',
@@ -258,21 +257,26 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Next: s.recordExecution,
       },
       [s.recordExecution]: lambdaTask('RecordExecutionFunctionArn', {
-        Comment: 'One execution log per attempt; applies the failure mode and updates the verdict',
+        Comment: 'Records a script run or a failed runner; applies the failure mode and updates the verdict',
         Parameters: { ...hookArgs, 'attempt.$': '$.attempt', 'run.$': '$.run' },
         ResultPath: '$.run',
         Retry: [storeRetry],
         Catch: [toStageFailed],
-        Next: s.blocked,
+        Next: s.nextHook,
       }),
-      [s.blocked]: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.run.blocked', BooleanEquals: true, Next: s.flagForReview }],
-        Default: s.nextHook,
-      },
+      [s.writeExecutionLogs]: lambdaTask('WriteExecutionLogsFunctionArn', {
+        Comment:
+          'Writes the execution logs still pending (a write during the loop failed) before the verdict',
+        Parameters: runArgs,
+        ResultPath: '$.run',
+        Retry: [storeRetry],
+        // The verdict goes out even so: the pipeline never waits; the logs stay in this history.
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: s.emitVerdict }],
+        Next: s.emitVerdict,
+      }),
       [s.flagForReview]: lambdaTask('FlagForReviewFunctionArn', {
         Comment: 'A block hook failed: opens a review and announces "Stage Hooks Blocked"',
-        Parameters: { ...hookArgs, 'run.$': '$.run' },
+        Parameters: runArgs,
         ResultPath: '$.review',
         Retry: [storeRetry],
         Catch: [toStageFailed],
@@ -329,12 +333,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.skipRemainingHooks]: lambdaTask('SkipRemainingHooksFunctionArn', {
         Comment: 'The block stands: the hooks after it are logged as skipped',
-        Parameters: {
-          'stage.$': '$.stage',
-          'plan.$': '$.plan',
-          'run.$': '$.run',
-          'executionId.$': '$$.Execution.Id',
-        },
+        Parameters: runArgs,
         ResultPath: '$.run',
         Retry: [storeRetry],
         Catch: [toStageFailed],
@@ -342,17 +341,21 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       }),
       [s.stageFailed]: {
         Type: 'Pass',
-        Comment: 'A step failed for good (see $.stageError): the stage ends blocked, with its results so far',
+        Comment:
+          'A step failed for good (see $.stageError): the stage ends blocked, with its results so far and its logs written',
         Parameters: {
+          'plan.$': '$.run.plan',
           'index.$': '$.run.index',
+          current: null,
           'results.$': '$.run.results',
           verdict: 'blocked',
           blocked: true,
           'review.$': '$.run.review',
           'last.$': '$.run.last',
+          'pending.$': '$.run.pending',
         },
         ResultPath: '$.run',
-        Next: s.emitVerdict,
+        Next: s.writeExecutionLogs,
       },
       [s.emitVerdict]: {
         Type: 'Task',

@@ -1,6 +1,5 @@
 import {
   EventEnvelope,
-  type ExecutionLogDraft,
   type FailureMode,
   type Hook,
   type HookInput,
@@ -8,6 +7,7 @@ import {
   StageEventDetail,
   safeParseFields,
 } from '../domain';
+import { StoreUnavailableError } from '../errors';
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import { resolveEffectiveHooks } from '../inheritance';
 import { boundText, type ExecutionLogStore } from '../logs';
@@ -17,15 +17,18 @@ import {
   type ClaimOutput,
   type HookTaskArgs,
   initialRun,
-  PlannedHook,
+  type PendingLog,
+  type PlannedHook,
+  type RecordExecutionArgs,
   type ReviewSummary,
   RunState,
+  type RunStepArgs,
+  type RunWebhookArgs,
   Stage,
-  StagePlan,
-  type StageResult,
+  type StagePlan,
   type StageVerdictDetail,
 } from './contracts';
-import { executionLogDraft, hookInputFor } from './log-draft';
+import { executionLogDraft, failureMessage, hookInputFor } from './log-draft';
 import type { EventClaims, EventPublisher, ReviewStore } from './ports';
 
 export interface StageTaskDeps {
@@ -45,6 +48,16 @@ export interface DecisionOutput {
   by: string;
   comment: string | null;
 }
+
+/**
+ * When recorded executions wait in the run state and when their logs are written. Logs of hooks that
+ * follow each other without a wait go out in one request; a log is written before anything that may
+ * wait (a review, a Fargate task, the verdict), once it is this old, or when the batch is this large.
+ * A result over `entryBytes` is written at once: the state (256 KiB on AWS) only carries small ones.
+ */
+export const pendingLogLimits = { entries: 25, bytes: 32 * 1024, ageMs: 2_000, entryBytes: 8 * 1024 };
+/** DynamoDB's limit of items in one transaction. */
+const LOGS_PER_WRITE = 100;
 
 /** How a failed execution counts, by the hook's failure mode. */
 export function outcomeOf(status: HookRunResult['status'] | 'skipped', failureMode: FailureMode): Outcome {
@@ -90,7 +103,7 @@ export class StageTasks {
     };
   }
 
-  async resolveEffectiveHooks(stage: Stage): Promise<StagePlan> {
+  async resolveEffectiveHooks(stage: Stage, run: RunState): Promise<RunState> {
     const effective = await resolveEffectiveHooks(this.deps.registry, stage);
     const hooks = effective.map(({ hook, source }): PlannedHook => {
       this.hookCache.set(cacheKey(hook.id, hook.revision), hook);
@@ -104,16 +117,19 @@ export class StageTasks {
         source,
       };
     });
-    return { hooks, count: hooks.length };
+    const plan: StagePlan = { hooks, count: hooks.length };
+    return { ...run, plan, index: 0, current: hooks[0] ?? null };
   }
 
-  async runWebhook(args: HookTaskArgs): Promise<Attempt> {
-    return this.runHook(args, async (hook, input) => {
+  /** Calls the webhook and records the call: one step, so a webhook hook costs one Task state. */
+  async runWebhook(args: RunWebhookArgs): Promise<RunState> {
+    const attempt = await this.runHook(args, async (hook, input) => {
       if (hook.type !== 'webhook') throw new Error(`hook ${hook.id} is a ${hook.type} hook, not a webhook`);
       const secret = await this.signingSecret(hook);
       if (!secret) return engineError(this.now(), `webhook ${hook.name} has no signing secret`);
       return this.deps.webhooks.send(hook, input, secret);
     });
+    return this.record(args, attempt);
   }
 
   async runScript(args: HookTaskArgs): Promise<Attempt> {
@@ -123,49 +139,23 @@ export class StageTasks {
     });
   }
 
-  async recordExecution(args: HookTaskArgs & { attempt: Attempt; run: RunState }): Promise<RunState> {
-    const { hook, run } = args;
-    const { result, hookRevision } =
-      'runnerError' in args.attempt
-        ? {
-            hookRevision: hook.revision,
-            result: engineError(
-              this.now(),
-              `the hook runner failed: ${args.attempt.runnerError.error}${args.attempt.runnerError.cause ? `: ${args.attempt.runnerError.cause}` : ''}`,
-            ),
-          }
-        : args.attempt;
-    // The same input the runner built: same stage, same position, same revision.
-    const input = this.hookInput(args, hookRevision);
-    const outcome = outcomeOf(result.status, hook.failureMode);
-    const log = await this.deps.logs.append(this.draft(args, input, result, outcome), input.invocationId);
-    const entry: StageResult = {
-      hookId: hook.id,
-      name: hook.name,
-      status: result.status,
-      outcome,
-      durationMs: result.durationMs,
-      logId: log.id,
-    };
-    return {
-      ...run,
-      index: run.index + 1,
-      results: [...run.results, entry],
-      verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
-      blocked: outcome === 'blocked',
-      // Kept short: it travels in the state (256 KiB on AWS); the log holds the whole message.
-      last: {
-        logId: log.id,
-        hookId: hook.id,
-        name: hook.name,
-        errorMessage: boundText(log.errorMessage ?? '', 1024).text || null,
-      },
-    };
+  /** Records a script's attempt, or a runner that failed (crashed, timed out) as an `error` execution. */
+  async recordExecution(args: RecordExecutionArgs): Promise<RunState> {
+    return this.record(args, args.attempt);
   }
 
-  async flagForReview(args: HookTaskArgs & { run: RunState }): Promise<{ reviewId: string }> {
-    const { stage, hook, run, executionId } = args;
-    const last = run.last ?? { logId: invocationIdOf(executionId, args.index), errorMessage: null };
+  /** Writes the logs still pending (the stage ends or failed with some unwritten). */
+  async writeExecutionLogs({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
+    await this.writeLogs(stage, executionId, run.pending);
+    return { ...run, pending: [] };
+  }
+
+  async flagForReview({ stage, run, executionId }: RunStepArgs): Promise<{ reviewId: string }> {
+    // The blocked execution's log is normally written already; if that write failed, it is now.
+    await this.writeLogs(stage, executionId, run.pending);
+    const hook = run.plan.hooks[run.index - 1];
+    const last = run.last;
+    if (!hook || !last) throw new Error('FlagForReview: the run has no recorded execution to review');
     // Derived from the blocked execution's log id: a retried FlagForReview finds the same review.
     const reviewId = `review.${last.logId}`;
     await this.deps.reviews.create({
@@ -243,43 +233,40 @@ export class StageTasks {
     return { ...run, review: summary, blocked: !approved, verdict: approved ? run.verdict : 'blocked' };
   }
 
-  async skipRemainingHooks(args: {
-    stage: Stage;
-    plan: StagePlan;
-    run: RunState;
-    executionId: string;
-  }): Promise<RunState> {
-    const { stage, plan, executionId } = args;
-    let run = args.run;
-    for (const [index, hook] of plan.hooks.entries()) {
-      if (index < run.index) continue;
-      const taskArgs = { stage, hook, index, executionId };
-      const input = this.hookInput(taskArgs, hook.revision);
-      const at = this.now().toISOString();
-      const skipped: HookRunResult = {
-        ...emptyResult(at),
-        errorMessage: `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`,
-      };
-      const log = await this.deps.logs.append(
-        this.draft(taskArgs, input, skipped, 'ignored', 'skipped'),
-        input.invocationId,
-      );
-      run = {
-        ...run,
-        results: [
-          ...run.results,
-          {
-            hookId: hook.id,
-            name: hook.name,
-            status: 'skipped',
-            outcome: 'ignored',
-            durationMs: 0,
-            logId: log.id,
-          },
-        ],
-      };
-    }
-    return { ...run, index: plan.count, verdict: 'blocked' };
+  /** The block stands: the hooks after it are logged as skipped, with every log still pending. */
+  async skipRemainingHooks({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
+    const at = this.now();
+    const reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`;
+    const skipped = run.plan.hooks.slice(run.index).map(
+      (hook, offset): PendingLog => ({
+        index: run.index + offset,
+        hook,
+        hookRevision: hook.revision,
+        result: { ...emptyResult(at.toISOString()), errorMessage: reason },
+        status: 'skipped',
+        outcome: 'ignored',
+        recordedAt: at.getTime(),
+      }),
+    );
+    await this.writeLogs(stage, executionId, [...run.pending, ...skipped]);
+    return {
+      ...run,
+      index: run.plan.count,
+      current: null,
+      verdict: 'blocked',
+      pending: [],
+      results: [
+        ...run.results,
+        ...skipped.map((entry) => ({
+          hookId: entry.hook.id,
+          name: entry.hook.name,
+          status: 'skipped' as const,
+          outcome: 'ignored' as const,
+          durationMs: 0,
+          logId: invocationIdOf(executionId, entry.index),
+        })),
+      ],
+    };
   }
 
   /**
@@ -299,25 +286,20 @@ export class StageTasks {
     >;
     const stage = Stage.safeParse(data.stage);
     if (!stage.success) return undefined;
-    const plan = StagePlan.safeParse(data.plan);
     let run = RunState.safeParse(data.run).data ?? initialRun();
-    const current = PlannedHook.safeParse((data.current as { hook?: unknown } | undefined)?.hook);
     const reviewId = (data.review as { reviewId?: unknown } | undefined)?.reviewId;
+    const args = { stage: stage.data, executionId };
 
     if (typeof reviewId === 'string' && run.blocked) {
       await this.deps.reviews.close(reviewId, 'interrupted', reason);
-    } else if (current.success && plan.success && plan.data.hooks[run.index]?.id === current.data.id) {
-      run = await this.recordExecution({
-        stage: stage.data,
-        hook: current.data,
-        index: run.index,
-        executionId,
-        attempt: { runnerError: { error: 'Local.Interrupted', cause: reason } },
-        run,
-      });
+    } else if (run.current && !run.blocked) {
+      // The hook that was running: an error, unless its log was written before the stop (it stands).
+      run = await this.record(
+        { ...args, hook: run.current, index: run.index, run },
+        { runnerError: { error: 'Local.Interrupted', cause: reason } },
+      );
     }
-    if (plan.success)
-      run = await this.skipRemainingHooks({ stage: stage.data, plan: plan.data, run, executionId });
+    run = await this.skipRemainingHooks({ ...args, run });
     const detail: StageVerdictDetail = {
       jobId: stage.data.jobId,
       hookPoint: stage.data.hookPoint,
@@ -329,6 +311,101 @@ export class StageTasks {
     };
     await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
     return detail;
+  }
+
+  /** The attempt as a result and a pending log; the logs are written when due (`pendingLogLimits`). */
+  private async record(args: HookTaskArgs & { run: RunState }, attempt: Attempt): Promise<RunState> {
+    const { hook, run, index, executionId } = args;
+    const { result, hookRevision } =
+      'runnerError' in attempt
+        ? {
+            hookRevision: hook.revision,
+            result: engineError(
+              this.now(),
+              `the hook runner failed: ${attempt.runnerError.error}${attempt.runnerError.cause ? `: ${attempt.runnerError.cause}` : ''}`,
+            ),
+          }
+        : attempt;
+    const outcome = outcomeOf(result.status, hook.failureMode);
+    const logId = invocationIdOf(executionId, index);
+    const entry: PendingLog = {
+      index,
+      hook,
+      hookRevision,
+      result,
+      status: result.status,
+      outcome,
+      recordedAt: this.now().getTime(),
+    };
+    const next: RunState = {
+      ...run,
+      index: index + 1,
+      current: run.plan.hooks[index + 1] ?? null,
+      results: [
+        ...run.results,
+        {
+          hookId: hook.id,
+          name: hook.name,
+          status: result.status,
+          outcome,
+          durationMs: result.durationMs,
+          logId,
+        },
+      ],
+      verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
+      blocked: outcome === 'blocked',
+      // Kept short: it travels in the state; the log holds the whole message.
+      last: {
+        logId,
+        hookId: hook.id,
+        name: hook.name,
+        errorMessage: boundText(failureMessage(result) ?? '', 1024).text || null,
+      },
+      pending: [...run.pending, entry],
+    };
+    if (!this.logsDue(next, jsonBytes(entry) > pendingLogLimits.entryBytes)) return next;
+    try {
+      await this.writeLogs(args.stage, executionId, next.pending);
+      return { ...next, pending: [] };
+    } catch (error) {
+      // The hook ran: a store hiccup must not run it again. The logs stay pending for the next write
+      // (before a review, or WriteExecutionLogs before the verdict, which retries).
+      if (error instanceof StoreUnavailableError) return next;
+      throw error;
+    }
+  }
+
+  private logsDue(run: RunState, large: boolean): boolean {
+    const [oldest] = run.pending;
+    if (!oldest) return false;
+    const next = run.current;
+    return (
+      large ||
+      run.blocked ||
+      next === null ||
+      next.isolation === 'task' ||
+      run.pending.length >= pendingLogLimits.entries ||
+      this.now().getTime() - oldest.recordedAt >= pendingLogLimits.ageMs ||
+      jsonBytes(run.pending) > pendingLogLimits.bytes
+    );
+  }
+
+  private async writeLogs(stage: Stage, executionId: string, pending: PendingLog[]): Promise<void> {
+    for (let start = 0; start < pending.length; start += LOGS_PER_WRITE) {
+      await this.deps.logs.appendAll(
+        pending.slice(start, start + LOGS_PER_WRITE).map((entry) => {
+          const { hook, index } = entry;
+          const input = this.hookInput({ stage, hook, index, executionId }, entry.hookRevision);
+          const draft = executionLogDraft(hook, input, entry.result, {
+            hookPoint: stage.hookPoint,
+            executionId,
+            outcome: entry.outcome,
+            status: entry.status,
+          });
+          return { id: input.invocationId, draft };
+        }),
+      );
+    }
   }
 
   private async runHook(
@@ -379,27 +456,13 @@ export class StageTasks {
       false,
     );
   }
-
-  private draft(
-    { stage, hook, executionId }: HookTaskArgs,
-    input: HookInput,
-    result: HookRunResult,
-    outcome: Outcome,
-    status: ExecutionLogDraft['status'] = result.status,
-  ): ExecutionLogDraft {
-    return executionLogDraft(hook, input, result, {
-      hookPoint: stage.hookPoint,
-      executionId,
-      outcome,
-      status,
-    });
-  }
 }
 
 /** A review comment as the review keeps it (a SendTaskFailure cause can be long). */
 const shortComment = (comment: string | null | undefined) => (comment ? comment.slice(0, 4096) : null);
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
 /** A log id per (execution, position): deterministic, so a retried RecordExecution writes the same item. */
 export function invocationIdOf(executionId: string, index: number): string {

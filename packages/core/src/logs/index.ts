@@ -17,6 +17,8 @@ export interface ExecutionLogStore {
    * second one, so a retried step cannot log an execution twice.
    */
   append(draft: ExecutionLogDraft, id?: string): Promise<ExecutionLog>;
+  /** Several logs with ids at once (up to 100), each with the same first-write-stands rule as `append`. */
+  appendAll(entries: Array<{ draft: ExecutionLogDraft; id: string }>): Promise<ExecutionLog[]>;
   get(id: string): Promise<ExecutionLog | undefined>;
   /** Newest first. */
   listByHook(hookId: string, filter?: LogListFilter): Promise<Page<ExecutionLog>>;

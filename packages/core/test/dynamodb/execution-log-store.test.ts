@@ -32,6 +32,34 @@ describe('append', () => {
     expect(await store.get(log.id)).toEqual(log);
   });
 
+  it('writes several logs in one request, each with its given id', async () => {
+    const entries = ['batch.0', 'batch.1', 'batch.2'].map((id) => ({
+      id,
+      draft: draft({ hookId: 'hook-batch', jobId: 'job-batch' }),
+    }));
+    const written = await store.appendAll(entries);
+    expect(written.map((l) => l.id)).toEqual(['batch.0', 'batch.1', 'batch.2']);
+    expect((await store.listByJob('job-batch')).items).toEqual(written);
+  });
+
+  it('keeps a log written before when the same id comes again in a batch (the first write stands)', async () => {
+    // Prepare: one of the ids was written already (a retried step), with another status
+    const first = await store.append(draft({ jobId: 'job-again', status: 'error' }), 'again.1');
+
+    // Act
+    const written = await store.appendAll([
+      { id: 'again.0', draft: draft({ jobId: 'job-again', status: 'passed' }) },
+      { id: 'again.1', draft: draft({ jobId: 'job-again', status: 'passed' }) },
+    ]);
+
+    // Assess: the new one is written, the old one stands
+    expect(written.map((l) => [l.id, l.status])).toEqual([
+      ['again.0', 'passed'],
+      ['again.1', 'error'],
+    ]);
+    expect(await store.get('again.1')).toEqual(first);
+  });
+
   it('keeps a log whose input holds numbers past 2^53 (pipeline ids)', async () => {
     const log = await store.append(
       draft({ hookId: 'hook-bigint', input: { metadata: { assetId: 1.8e18 } } }),

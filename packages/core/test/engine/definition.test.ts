@@ -100,7 +100,12 @@ describe('failure paths', () => {
         Next: stateNames.stageFailed,
       });
     }
-    expect(all[stateNames.stageFailed]?.Next).toBe(stateNames.emitVerdict);
+    // Its pending logs are written on the way; if even that fails, the verdict still goes out.
+    expect(all[stateNames.stageFailed]?.Next).toBe(stateNames.writeExecutionLogs);
+    expect(all[stateNames.writeExecutionLogs]?.Next).toBe(stateNames.emitVerdict);
+    expect(all[stateNames.writeExecutionLogs]?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: stateNames.emitVerdict },
+    ]);
   });
 
   it('rejects a review only on a deliberate Review.Rejected, and retries its own faults', () => {

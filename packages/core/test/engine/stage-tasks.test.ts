@@ -4,8 +4,17 @@ import {
   DynamoHookRegistry,
   DynamoReviewStore,
 } from '@stagehooks/core/dynamodb';
-import { failureMessage, initialRun, outcomeOf, StageTasks } from '@stagehooks/core/engine';
+import {
+  failureMessage,
+  initialRun,
+  outcomeOf,
+  pendingLogLimits,
+  type RunState,
+  StageTasks,
+} from '@stagehooks/core/engine';
+import { StoreUnavailableError } from '@stagehooks/core/errors';
 import type { HookRunResult } from '@stagehooks/core/executors';
+import type { ExecutionLogStore } from '@stagehooks/core/logs';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +85,7 @@ describe('StageTasks', () => {
   it('logs a runner failure as an error execution, once, however often it is recorded', async () => {
     // Prepare
     const { hook } = await registry.create(hookCreate({ name: 'crashy', failureMode: 'warn' }), 'test');
-    const plan = await tasks.resolveEffectiveHooks(stage('job-runner'));
+    const { plan } = await tasks.resolveEffectiveHooks(stage('job-runner'), initialRun());
     const planned = plan.hooks.find((h) => h.id === hook.id);
     if (!planned) throw new Error('hook not planned');
     const args = {
@@ -87,7 +96,7 @@ describe('StageTasks', () => {
       attempt: {
         runnerError: { error: 'Lambda.Unknown', cause: 'Runtime exited with error: signal: killed' },
       },
-      run: initialRun(),
+      run: { ...initialRun(), plan },
     };
 
     // Act: recorded twice, as a retried RecordExecution would
@@ -109,7 +118,10 @@ describe('StageTasks', () => {
       hookCreate({ name: 'vanishing', hookPoint: 'pre_segment' }),
       'test',
     );
-    const plan = await tasks.resolveEffectiveHooks({ ...stage('job-gone'), hookPoint: 'pre_segment' });
+    const { plan } = await tasks.resolveEffectiveHooks(
+      { ...stage('job-gone'), hookPoint: 'pre_segment' },
+      initialRun(),
+    );
     await registry.delete(hook.id, 'test');
     const fresh = new StageTasks(tasksDeps()); // a runner that did not see the plan: nothing cached
     const planned = plan.hooks.find((h) => h.id === hook.id);
@@ -164,6 +176,161 @@ describe('StageTasks', () => {
       verdict: 'passed',
       review: { decision: 'approve', by: 'quick-admin' },
     });
+  });
+
+  it('writes the logs of webhooks that follow each other together, when the last one is recorded', async () => {
+    // Prepare: three webhooks at one project
+    for (const [i, name] of ['w_one', 'w_two', 'w_three'].entries()) {
+      await registry.create(
+        hookCreate({
+          name,
+          type: 'webhook',
+          hookPoint: 'pre_segment',
+          scopeType: 'project',
+          scopeId: 'p-batch',
+          sortOrder: i,
+          config: { url: 'https://hooks.example.com/in' },
+        }),
+        'test',
+      );
+    }
+    const at = { ...stage('job-batch'), hookPoint: 'pre_segment' as const, projectId: 'p-batch' };
+    const id = executionId('job-batch-1');
+    let run = await tasks.resolveEffectiveHooks(at, initialRun());
+    expect(run.current?.name).toBe('w_one');
+
+    // Act + Assess: the first two wait in the state, the last writes all three
+    const seen: Array<{ pending: number; written: number }> = [];
+    while (run.current) {
+      run = await tasks.runWebhook({ stage: at, hook: run.current, index: run.index, executionId: id, run });
+      seen.push({ pending: run.pending.length, written: (await logs.listByJob('job-batch')).items.length });
+    }
+    expect(seen).toEqual([
+      { pending: 1, written: 0 },
+      { pending: 2, written: 0 },
+      { pending: 0, written: 3 },
+    ]);
+    expect(run.results.map((r) => [r.name, r.logId])).toEqual([
+      ['w_one', 'job-batch-1.0'],
+      ['w_two', 'job-batch-1.1'],
+      ['w_three', 'job-batch-1.2'],
+    ]);
+    const { items } = await logs.listByJob('job-batch');
+    expect(
+      items.map((l) => [l.id, l.hookName, l.status, (l.input as { invocationId: string }).invocationId]),
+    ).toEqual([
+      ['job-batch-1.0', 'w_one', 'passed', 'job-batch-1.0'],
+      ['job-batch-1.1', 'w_two', 'passed', 'job-batch-1.1'],
+      ['job-batch-1.2', 'w_three', 'passed', 'job-batch-1.2'],
+    ]);
+  });
+
+  it('writes at once what is due: a block, an old entry, a large result', async () => {
+    const { hook } = await registry.create(
+      hookCreate({ name: 'due', hookPoint: 'post_variant', scopeType: 'project', scopeId: 'p-due' }),
+      'test',
+    );
+    const at = { ...stage('job-due'), hookPoint: 'post_variant' as const, projectId: 'p-due' };
+    const planned = (await tasks.resolveEffectiveHooks(at, initialRun())).plan.hooks[0];
+    if (!planned) throw new Error('hook not planned');
+    // A plan with the same hook twice, so one more hook follows and nothing is due for that reason.
+    const plan = { hooks: [planned, planned], count: 2 };
+    const record = (name: string, run: RunState, result = passed(), failureMode = planned.failureMode) =>
+      tasks.recordExecution({
+        stage: at,
+        hook: { ...planned, failureMode },
+        index: run.index,
+        executionId: executionId(name),
+        attempt: { result, hookRevision: hook.revision },
+        run,
+      });
+    const fresh: RunState = { ...initialRun(), plan, current: planned };
+
+    // A failed block hook: written before the review opens
+    const blocked = await record('job-due-block', fresh, { ...passed(), status: 'failed' }, 'block');
+    expect(blocked).toMatchObject({ blocked: true, pending: [] });
+    // A large result: written at once, whole
+    const large = await record('job-due-large', fresh, {
+      ...passed(),
+      stdout: 'x'.repeat(pendingLogLimits.entryBytes + 1),
+    });
+    expect(large.pending).toEqual([]);
+    expect((await logs.get('job-due-large.0'))?.stdout).toHaveLength(pendingLogLimits.entryBytes + 1);
+    // An entry waiting since before the age limit goes out with the next one
+    const waiting = await record('job-due-age', fresh);
+    expect(waiting.pending).toHaveLength(1);
+    const aged = {
+      ...waiting,
+      pending: waiting.pending.map((e) => ({ ...e, recordedAt: e.recordedAt - pendingLogLimits.ageMs })),
+    };
+    expect((await record('job-due-age', aged)).pending).toEqual([]);
+    expect((await logs.listByJob('job-due')).items.map((l) => l.id).sort()).toEqual([
+      'job-due-age.0',
+      'job-due-age.1',
+      'job-due-block.0',
+      'job-due-large.0',
+    ]);
+  });
+
+  it('keeps the logs pending when the store is down, without running the hook again', async () => {
+    // Prepare: a log store that is unavailable for its first write
+    let failures = 1;
+    const flaky: ExecutionLogStore = {
+      append: (draft, id) => logs.append(draft, id),
+      appendAll: async (entries) => {
+        if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
+        return logs.appendAll(entries);
+      },
+      get: (id) => logs.get(id),
+      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
+      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
+    };
+    let calls = 0;
+    const deps = tasksDeps();
+    const withFlakyStore = new StageTasks({
+      ...deps,
+      logs: flaky,
+      webhooks: {
+        send: async () => {
+          calls++;
+          return passed();
+        },
+      },
+    });
+    await registry.create(
+      hookCreate({
+        name: 'lonely',
+        type: 'webhook',
+        hookPoint: 'post_delivery',
+        scopeType: 'project',
+        scopeId: 'p-down',
+        config: { url: 'https://hooks.example.com/in' },
+      }),
+      'test',
+    );
+    const at = { ...stage('job-down'), hookPoint: 'post_delivery' as const, projectId: 'p-down' };
+    const id = executionId('job-down-1');
+    const planned = await withFlakyStore.resolveEffectiveHooks(at, initialRun());
+    if (!planned.current) throw new Error('hook not planned');
+
+    // Act: the last hook's write fails; WriteExecutionLogs (before the verdict) writes it
+    const run = await withFlakyStore.runWebhook({
+      stage: at,
+      hook: planned.current,
+      index: 0,
+      executionId: id,
+      run: planned,
+    });
+    expect(run).toMatchObject({ current: null, pending: [{ index: 0, status: 'passed' }] });
+    expect((await logs.listByJob('job-down')).items).toEqual([]);
+    const written = await withFlakyStore.writeExecutionLogs({ stage: at, run, executionId: id });
+
+    // Assess
+    expect(calls).toBe(1);
+    expect(written.pending).toEqual([]);
+    expect((await logs.listByJob('job-down')).items.map((l) => [l.id, l.status])).toEqual([
+      ['job-down-1.0', 'passed'],
+    ]);
   });
 
   it('claims an event once, and rejects a malformed one with every reason', async () => {

@@ -2,7 +2,6 @@ import type { DecisionOutput } from '@stagehooks/core/engine';
 import type { Context } from 'aws-lambda';
 import type { Logger } from '../log';
 import type { StageHandlers } from '../stage';
-import { fitAttempt } from './attempt-size';
 import type { TaskReporter } from './ports';
 
 type EventOf<K extends keyof StageHandlers> = Parameters<StageHandlers[K]>[0];
@@ -14,20 +13,20 @@ export interface LambdaHandlerDeps {
 
 /**
  * The Lambda handler of each Lambda-backed Task state. Most are the stage handlers as they are (middy,
- * input parsed with the state's contract); two need AWS-specific work around them:
+ * input parsed with the state's contract); one needs AWS-specific work around it:
  *
  * - AwaitReview is invoked by `lambda:invoke.waitForTaskToken`: its return value completes nothing.
  *   When the decision was made before the token arrived, this Lambda completes the task itself with
  *   SendTaskSuccess `{ decision, by, comment }`; otherwise the admin API completes it later.
- * - RunWebhook's Attempt is cut to fit the state machine's payload limit.
  */
 export function createLambdaHandlers(handlers: StageHandlers, deps: LambdaHandlerDeps) {
   return {
     validateAndClaim: handlers.validateAndClaim,
     resolveEffectiveHooks: handlers.resolveEffectiveHooks,
-    runWebhook: async (event: EventOf<'runWebhook'>, context: Context) =>
-      fitAttempt(await handlers.runWebhook(event, context)),
+    // A large webhook result is logged at once, in full; only small ones wait in the state.
+    runWebhook: handlers.runWebhook,
     recordExecution: handlers.recordExecution,
+    writeExecutionLogs: handlers.writeExecutionLogs,
     flagForReview: handlers.flagForReview,
     awaitReview: async (event: EventOf<'awaitReview'>, context: Context) => {
       // Throws StageTask.InvalidInput on a malformed payload; past it, `event` has the contract's shape.

@@ -18,6 +18,11 @@ export const lambdaEntries = [
   },
   { placeholder: 'RunWebhookFunctionArn', state: stateNames.runWebhook, entry: 'run-webhook' },
   { placeholder: 'RecordExecutionFunctionArn', state: stateNames.recordExecution, entry: 'record-execution' },
+  {
+    placeholder: 'WriteExecutionLogsFunctionArn',
+    state: stateNames.writeExecutionLogs,
+    entry: 'write-execution-logs',
+  },
   { placeholder: 'FlagForReviewFunctionArn', state: stateNames.flagForReview, entry: 'flag-for-review' },
   { placeholder: 'AwaitReviewFunctionArn', state: stateNames.awaitReview, entry: 'await-review' },
   {

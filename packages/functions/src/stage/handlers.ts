@@ -3,16 +3,16 @@ import { parseOrThrow } from '@stagehooks/core/domain';
 import {
   ApplyReviewDecisionArgs,
   AwaitReviewArgs,
-  FlagForReviewArgs,
   HookTaskArgs,
   RecordExecutionArgs,
-  SkipRemainingHooksArgs,
-  Stage,
+  ResolveEffectiveHooksArgs,
+  RunStepArgs,
+  RunWebhookArgs,
   type StageTasks,
   ValidateAndClaimArgs,
 } from '@stagehooks/core/engine';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /**
  * Parses the task input with its contract schema: a malformed payload fails the task with a
@@ -48,16 +48,17 @@ export function createStageHandlers(tasks: StageTasks) {
     validateAndClaim: task(ValidateAndClaimArgs, ({ event, executionId }) =>
       tasks.validateAndClaim(event, executionId),
     ),
-    resolveEffectiveHooks: task(z.strictObject({ stage: Stage }), ({ stage }) =>
-      tasks.resolveEffectiveHooks(stage),
+    resolveEffectiveHooks: task(ResolveEffectiveHooksArgs, ({ stage, run }) =>
+      tasks.resolveEffectiveHooks(stage, run),
     ),
-    runWebhook: task(HookTaskArgs, (args) => tasks.runWebhook(args)),
+    runWebhook: task(RunWebhookArgs, (args) => tasks.runWebhook(args)),
     runScript: task(HookTaskArgs, (args) => tasks.runScript(args)),
     recordExecution: task(RecordExecutionArgs, (args) => tasks.recordExecution(args)),
-    flagForReview: task(FlagForReviewArgs, (args) => tasks.flagForReview(args)),
+    writeExecutionLogs: task(RunStepArgs, (args) => tasks.writeExecutionLogs(args)),
+    flagForReview: task(RunStepArgs, (args) => tasks.flagForReview(args)),
     awaitReview: task(AwaitReviewArgs, ({ reviewId, taskToken }) => tasks.awaitReview(reviewId, taskToken)),
     applyReviewDecision: task(ApplyReviewDecisionArgs, (args) => tasks.applyReviewDecision(args)),
-    skipRemainingHooks: task(SkipRemainingHooksArgs, (args) => tasks.skipRemainingHooks(args)),
+    skipRemainingHooks: task(RunStepArgs, (args) => tasks.skipRemainingHooks(args)),
   };
 }
 

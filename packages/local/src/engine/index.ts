@@ -59,6 +59,7 @@ export function localTaskHandlers(
     [s.runScriptInTask]: (input) =>
       handlers.runScript(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
     [s.recordExecution]: invoke(handlers.recordExecution as Invoke, 'RecordExecution'),
+    [s.writeExecutionLogs]: invoke(handlers.writeExecutionLogs as Invoke, 'WriteExecutionLogs'),
     [s.flagForReview]: invoke(handlers.flagForReview as Invoke, 'FlagForReview'),
     [s.awaitReview]: async (input, context) => {
       const payload = (input as { Payload: { reviewId: string; taskToken: string } }).Payload;
