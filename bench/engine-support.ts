@@ -22,7 +22,7 @@ import {
   type StageResult,
 } from '@stagehooks/core/engine';
 import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
-import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
+import { CachedResolver } from '@stagehooks/core/inheritance';
 import type { LocalEventBus } from '@stagehooks/local/event-bus';
 
 // ------------------------------------------------------------------------------------------- receiver
@@ -152,7 +152,7 @@ export interface DirectDeps {
 
 /**
  * A stage's work done by hand, without the state machine: validate the event, claim its id, resolve the
- * effective hooks (one query per scope level), run the hooks, write their logs together (as the engine
+ * effective hooks (the engine's cached resolution: one read of the generations), run the hooks, write their logs together (as the engine
  * does for hooks that follow each other without a wait), then put the verdict on the bus. The same store adapters and executors as the engine, on a client of its own; the
  * hook and its signing secret are cached after the first read, as the engine does.
  */
@@ -161,6 +161,7 @@ export class DirectStage {
   private readonly registry: DynamoHookRegistry;
   private readonly logs: DynamoExecutionLogStore;
   private readonly secrets = new Map<string, string>();
+  private readonly resolver: CachedResolver;
 
   constructor(private readonly deps: DirectDeps) {
     const doc = documentClient(deps.client);
@@ -170,6 +171,7 @@ export class DirectStage {
       tableName: deps.tableName,
       retentionDays: deps.retentionDays,
     });
+    this.resolver = new CachedResolver(this.registry);
   }
 
   /** Runs one stage; resolves with the stage's results (durationMs as the executor measured). */
@@ -189,7 +191,7 @@ export class DirectStage {
       metadata: parsed.metadata,
       sceneContext: parsed.sceneContext,
     };
-    const effective = await resolveEffectiveHooks(this.registry, stage);
+    const effective = await this.resolver.resolve(stage);
     const results: StageResult[] = [];
     // Logs go out as the engine writes them here: together, once, before the verdict.
     const logs: Array<{ draft: ExecutionLogDraft; id: string }> = [];

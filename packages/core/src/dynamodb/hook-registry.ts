@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -78,19 +79,25 @@ export class DynamoHookRegistry implements HookRegistry {
       this.auditPut(hook.id, 'created', actor, at, null, hook),
     ];
     if (signingSecret) items.push(this.secretPut(hook.id, signingSecret));
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      if (isTransactionCanceled(error) && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        throw new HookNameTakenError(
-          hook.name,
-          { ...scopeOf(hook), hookPoint: hook.hookPoint },
-          { cause: error },
-        );
+    items.push(this.stampBump(scopeOf(hook), hook.hookPoint));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+        return signingSecret && !given ? { hook, signingSecret } : { hook };
+      } catch (error) {
+        const reasons = isTransactionCanceled(error) ? (error.CancellationReasons ?? []) : [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+          throw new HookNameTakenError(
+            hook.name,
+            { ...scopeOf(hook), hookPoint: hook.hookPoint },
+            { cause: error },
+          );
+        }
+        // Another change at the same scope and point bumped the stamp at the same moment: try again.
+        const lostRace = reasons.some((r) => r.Code === 'TransactionConflict');
+        if (!lostRace || attempt === WRITE_ATTEMPTS) translateStoreError(error, 'create hook');
       }
-      translateStoreError(error, 'create hook');
     }
-    return signingSecret && !given ? { hook, signingSecret } : { hook };
   }
 
   async get(id: string): Promise<Hook | undefined> {
@@ -147,6 +154,13 @@ export class DynamoHookRegistry implements HookRegistry {
           ]
         : [{ Put: { TableName: this.table, Item: hookItem(hook), ...sameRevision } }];
       items.push(this.auditPut(id, 'replaced', actor, at, current, hook));
+      items.push(this.stampBump(scopeOf(current), current.hookPoint));
+      if (
+        keys.hookStamp.pk(scopeOf(hook)) !== keys.hookStamp.pk(scopeOf(current)) ||
+        hook.hookPoint !== current.hookPoint
+      ) {
+        items.push(this.stampBump(scopeOf(hook), hook.hookPoint));
+      }
 
       // The secret follows the type: kept across webhook revisions, rotated when given, dropped otherwise.
       let created: string | undefined;
@@ -212,6 +226,7 @@ export class DynamoHookRegistry implements HookRegistry {
                 },
               },
               this.auditPut(id, 'deleted', actor, at, current, null),
+              this.stampBump(scopeOf(current), current.hookPoint),
             ],
           }),
         );
@@ -246,6 +261,31 @@ export class DynamoHookRegistry implements HookRegistry {
       'resolve hooks',
     );
     return items.map((item) => fromItem(Hook, item, 'hook'));
+  }
+
+  async generations(scopes: Scope[], hookPoint: HookPoint): Promise<number[]> {
+    const keyOf = (scope: Scope) => ({ pk: keys.hookStamp.pk(scope), sk: keys.hookStamp.sk(hookPoint) });
+    const found = new Map<string, number>();
+    let wanted: Array<Record<string, unknown>> = [
+      ...new Map(scopes.map((s) => [keyOf(s).pk, keyOf(s)])).values(),
+    ];
+    try {
+      // BatchGetItem may leave keys unprocessed under load: ask again for those, with a short backoff.
+      for (let round = 0; wanted.length > 0; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** round)));
+        if (round === 8) throw new Error('BatchGetItem left keys unprocessed 8 times');
+        const { Responses, UnprocessedKeys } = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.table]: { Keys: wanted, ConsistentRead: true } },
+          }),
+        );
+        for (const item of Responses?.[this.table] ?? []) found.set(String(item.pk), Number(item.generation));
+        wanted = UnprocessedKeys?.[this.table]?.Keys ?? [];
+      }
+    } catch (error) {
+      translateStoreError(error, 'read hook generations');
+    }
+    return scopes.map((scope) => found.get(keyOf(scope).pk) ?? 0);
   }
 
   async signingSecret(id: string): Promise<string | undefined> {
@@ -322,6 +362,18 @@ export class DynamoHookRegistry implements HookRegistry {
     const { signingSecret, ...config } = input.config as typeof input.config & { signingSecret?: string };
     const hook = fromItem(Hook, { ...input, config, ...meta }, 'hook');
     return signingSecret ? { hook, signingSecret } : { hook };
+  }
+
+  private stampBump(scope: Scope, hookPoint: HookPoint): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { pk: keys.hookStamp.pk(scope), sk: keys.hookStamp.sk(hookPoint) },
+        UpdateExpression: 'ADD #generation :one SET #entity = :entity',
+        ExpressionAttributeNames: { '#generation': 'generation', '#entity': 'entity' },
+        ExpressionAttributeValues: { ':one': 1, ':entity': keys.hookStamp.entity },
+      },
+    };
   }
 
   private secretPut(id: string, signingSecret: string): TransactItem {

@@ -23,6 +23,15 @@ export const keys = {
     gsi1skPrefix: (hookPoint: HookPoint, scopeType?: ScopeType) =>
       scopeType ? `${hookPoint}#${scopeType}#` : `${hookPoint}#`,
   },
+  /**
+   * A generation number per (scope, hook point), beside the scope's hooks and bumped in the same
+   * transaction as every change to them: a resolver that read it may keep what it resolved until it moves.
+   */
+  hookStamp: {
+    entity: 'hookStamp',
+    pk: (scope: Scope) => scopeKey(scope.scopeType, scope.scopeId),
+    sk: (hookPoint: HookPoint) => `STAMP#${hookPoint}`,
+  },
   /** From a hook id to the hook's current place (scope, point, name change on replace). */
   hookRef: { entity: 'hookRef', pk: (hookId: string) => `HOOK#${hookId}`, sk: 'REF' },
   /** A webhook's signing secret: write-only, never in a hook read or a log. */

@@ -9,7 +9,7 @@ import {
 } from '../domain';
 import { StoreUnavailableError } from '../errors';
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
-import { resolveEffectiveHooks } from '../inheritance';
+import { CachedResolver } from '../inheritance';
 import { boundText, type ExecutionLogStore } from '../logs';
 import type { HookRegistry } from '../registry';
 import {
@@ -75,9 +75,11 @@ export class StageTasks {
   /** Hooks by id and revision, filled at resolution: a warm runner skips the registry reads. */
   private readonly hookCache = new Map<string, Hook>();
   private readonly secretCache = new Map<string, string>();
+  private readonly resolver: CachedResolver;
 
   constructor(private readonly deps: StageTaskDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.resolver = new CachedResolver(deps.registry);
   }
 
   async validateAndClaim(event: unknown, executionId: string): Promise<ClaimOutput> {
@@ -104,7 +106,7 @@ export class StageTasks {
   }
 
   async resolveEffectiveHooks(stage: Stage, run: RunState): Promise<RunState> {
-    const effective = await resolveEffectiveHooks(this.deps.registry, stage);
+    const effective = await this.resolver.resolve(stage);
     const hooks = effective.map(({ hook, source }): PlannedHook => {
       this.hookCache.set(cacheKey(hook.id, hook.revision), hook);
       return {

@@ -80,3 +80,43 @@ export async function resolveEffectiveHooks(
   );
   return mergeLevels(levels);
 }
+
+/** Levels a resolver keeps (scope × hook point); the least recently used goes first. */
+const CACHED_LEVELS = 5_000;
+
+/**
+ * Resolution for the engine: each level's hooks are kept with the generation they were read at, and
+ * read again only when the registry's generation for that scope and point moved. A stage costs one
+ * consistent BatchGetItem of the generations instead of a query per level, and sees every change made
+ * before it started, exactly as uncached resolution would.
+ */
+export class CachedResolver {
+  private readonly levels = new Map<string, { generation: number; hooks: Hook[] }>();
+
+  constructor(private readonly registry: Pick<HookRegistry, 'hooksAt' | 'generations'>) {}
+
+  async resolve(request: ResolveRequest): Promise<EffectiveHook[]> {
+    const chain = scopeChain(request);
+    const generations = await this.registry.generations(chain, request.hookPoint);
+    const levels = await Promise.all(
+      chain.map(async (scope, index) => {
+        const generation = generations[index] ?? 0;
+        const key = `${scope.scopeType}\u0000${scope.scopeId ?? ''}\u0000${request.hookPoint}`;
+        const cached = this.levels.get(key);
+        this.levels.delete(key);
+        // Read after the generation: at least that new. A change in between moves it, so the next stage reads again.
+        const hooks =
+          cached?.generation === generation
+            ? cached.hooks
+            : await this.registry.hooksAt(scope, request.hookPoint);
+        this.levels.set(key, { generation, hooks });
+        return { scope, hooks };
+      }),
+    );
+    for (const oldest of this.levels.keys()) {
+      if (this.levels.size <= CACHED_LEVELS) break;
+      this.levels.delete(oldest);
+    }
+    return mergeLevels(levels);
+  }
+}

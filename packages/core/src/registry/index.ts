@@ -37,6 +37,12 @@ export interface HookRegistry {
   list(filter: HookListFilter, page?: PageRequest): Promise<Page<Hook>>;
   /** Every hook (enabled or not) defined directly at one scope for one hook point: one query. */
   hooksAt(scope: Scope, hookPoint: HookPoint): Promise<Hook[]>;
+  /**
+   * The generation of each scope's hooks at a hook point (0 before the first change), read consistently
+   * in one request: it moves with every create, replace and delete there, so `hooksAt` read after it is
+   * at least that new.
+   */
+  generations(scopes: Scope[], hookPoint: HookPoint): Promise<number[]>;
   signingSecret(id: string): Promise<string | undefined>;
   auditTrail(hookId: string, page?: PageRequest): Promise<Page<HookAuditEntry>>;
 }

@@ -48,8 +48,10 @@ describe('faults DynamoDB Local cannot produce (mocked client)', () => {
     });
     const transactions = dynamo.commandCalls(TransactWriteCommand);
     expect(transactions).toHaveLength(1);
-    const written = transactions[0]?.args[0].input.TransactItems?.map((item) => item.Put?.Item?.entity);
-    expect(written).toEqual(['hook', 'hookRef', 'hookAudit', 'hookSecret']);
+    const written = transactions[0]?.args[0].input.TransactItems?.map(
+      (item) => item.Put?.Item?.entity ?? item.Update?.ExpressionAttributeValues?.[':entity'],
+    );
+    expect(written).toEqual(['hook', 'hookRef', 'hookAudit', 'hookSecret', 'hookStamp']);
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
   });
 
@@ -89,7 +91,8 @@ describe('faults DynamoDB Local cannot produce (mocked client)', () => {
     // Assess
     await expect(replace).rejects.toThrow(StoreUnavailableError);
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(1);
-    expect(dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toHaveLength(2);
+    // The hook, its audit entry and the generation of its scope and point, all or nothing.
+    expect(dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems).toHaveLength(3);
   });
 
   it('surfaces throttled reads and log writes as StoreUnavailableError', async () => {

@@ -1,5 +1,5 @@
 import { DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
-import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
+import { CachedResolver, resolveEffectiveHooks } from '@stagehooks/core/inheritance';
 import { createTestTable, localDynamoClient } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,3 +174,65 @@ describe('resolveEffectiveHooks against DynamoDB Local', () => {
     expect(commands).toEqual(['QueryCommand', 'QueryCommand']);
   });
 });
+
+describe('CachedResolver', () => {
+  const names = (effective: Awaited<ReturnType<CachedResolver['resolve']>>) =>
+    effective
+      .filter((e) => /^[cr]_/.test(e.hook.name)) // other tests define studio hooks at these points too
+      .map((e) => `${e.hook.name}@${e.source.scopeType}:r${e.hook.revision}`);
+  const request = { hookPoint: 'post_variant' as const, projectId: 'p-cache', sceneTypeId: 'st-cache' };
+
+  it('reads the generations once per stage and the hooks only when they moved', async () => {
+    // Prepare
+    const resolver = new CachedResolver(registry);
+    const studio = await define({ name: 'c_studio', hookPoint: 'post_variant', sortOrder: 500 });
+    await define({ name: 'c_project', hookPoint: 'post_variant', scopeType: 'project', scopeId: 'p-cache' });
+
+    // Act + Assess: a first resolution reads everything; a second only the generations
+    commands.length = 0;
+    expect(names(await resolver.resolve(request))).toEqual(['c_project@project:r1', 'c_studio@studio:r1']);
+    expect(commands.sort()).toEqual(['BatchGetItemCommand', 'QueryCommand', 'QueryCommand', 'QueryCommand']);
+    commands.length = 0;
+    expect(names(await resolver.resolve(request))).toEqual(['c_project@project:r1', 'c_studio@studio:r1']);
+    expect(commands).toEqual(['BatchGetItemCommand']);
+
+    // A change at one level: that level alone is read again, and the change is seen at once
+    await registry.replace(studio.id, { ...hookReplaceOf(studio), sortOrder: -1 }, 'alice');
+    await define({
+      name: 'c_scene',
+      hookPoint: 'post_variant',
+      scopeType: 'scene_type',
+      scopeId: 'st-cache',
+    });
+    commands.length = 0;
+    expect(names(await resolver.resolve(request))).toEqual([
+      'c_studio@studio:r2',
+      'c_project@project:r1',
+      'c_scene@scene_type:r1',
+    ]);
+    expect(commands.sort()).toEqual(['BatchGetItemCommand', 'QueryCommand', 'QueryCommand']);
+    await registry.delete(studio.id, 'alice');
+    expect(names(await resolver.resolve(request))).toEqual(['c_project@project:r1', 'c_scene@scene_type:r1']);
+  });
+
+  it('agrees with uncached resolution after concurrent changes at one scope', async () => {
+    const resolver = new CachedResolver(registry);
+    const at = { hookPoint: 'pre_concatenation' as const, projectId: 'p-race' };
+    await resolver.resolve(at);
+    // Creates at the same scope and point bump the same generation at the same moment
+    await Promise.all(
+      ['r_a', 'r_b', 'r_c', 'r_d'].map((name) =>
+        define({ name, hookPoint: 'pre_concatenation', scopeType: 'project', scopeId: 'p-race' }),
+      ),
+    );
+    expect(names(await resolver.resolve(at))).toEqual(names(await resolve(at)));
+    expect(
+      await registry.generations([{ scopeType: 'project', scopeId: 'p-race' }], 'pre_concatenation'),
+    ).toEqual([4]);
+  });
+});
+
+function hookReplaceOf(hook: Awaited<ReturnType<typeof define>>) {
+  const { id: _id, createdAt: _c, createdBy: _b, updatedAt: _u, ...fields } = hook;
+  return fields;
+}
