@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecutionRecord, ExecutionStore } from '@stagehooks/local/step-functions';
@@ -53,5 +53,41 @@ describe('ExecutionStore', () => {
         .map((s) => s.name),
     ).toEqual(['still-running']);
     expect(restarted.get(record('done-259', 'SUCCEEDED').executionArn)?.output).toBe('{"i":259}');
+  });
+
+  it('has every reported event on disk at once, and drops a line cut short by a crash', async () => {
+    // Prepare: a running execution with a task call under way
+    const store = new ExecutionStore(dir);
+    const r = record('crashing', 'RUNNING');
+    store.add(r);
+    r.raw.push({ type: 'StateEntered', timestamp: Date.now(), state: { name: 'RunWebhook', type: 'Task' } });
+    r.calls.push({
+      state: 'RunWebhook',
+      resource: 'arn:x',
+      parameters: { a: 1 },
+      timeoutSeconds: 90,
+      startedAt: 1,
+    });
+    store.changed(r);
+    r.calls[0]!.endedAt = 2;
+    r.calls[0]!.output = { run: { index: 1 } };
+    r.raw.push({
+      type: 'StateExited',
+      timestamp: Date.now(),
+      state: { name: 'RunWebhook', type: 'Task', output: { run: { index: 1 } } },
+    });
+    store.changed(r);
+    // The process dies in the middle of writing its next line
+    await appendFile(join(dir, 'crashing.jsonl'), '{"event":{"type":"StateEnt');
+
+    // Act: a new process reads the journal, nothing flushed or closed
+    const restarted = new ExecutionStore(dir);
+
+    // Assess
+    const recovered = restarted.get(r.executionArn);
+    expect(recovered?.status).toBe('RUNNING');
+    expect(recovered?.raw.map((e) => e.type)).toEqual(['ExecutionStarted', 'StateEntered', 'StateExited']);
+    expect(recovered?.raw.at(-1)?.state?.output).toEqual({ run: { index: 1 } });
+    expect(recovered?.calls).toEqual([{ ...r.calls[0] }]);
   });
 });

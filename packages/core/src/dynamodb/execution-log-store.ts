@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { ExecutionLog, type ExecutionLogDraft } from '../domain';
@@ -15,7 +16,7 @@ import {
 } from '../logs';
 import type { Page } from '../registry';
 import { tableDefinition } from '../table';
-import { conditionFailedItem, isTransactionCanceled, translateStoreError } from './errors';
+import { conditionFailedItem, translateStoreError } from './errors';
 import { fromItem } from './items';
 import { keys } from './keys';
 import { queryPage, type TableQuery } from './pagination';
@@ -29,8 +30,10 @@ export interface DynamoExecutionLogStoreOptions {
 }
 
 const TTL = tableDefinition.ttlAttribute;
-/** DynamoDB's limit of items per transaction. */
-const MAX_BATCH = 100;
+/** DynamoDB's limit of items per BatchWriteItem. */
+const BATCH_WRITE_LIMIT = 25;
+/** Rounds of retrying unprocessed items (with backoff) before the write counts as failed. */
+const UNPROCESSED_ROUNDS = 8;
 
 export class DynamoExecutionLogStore implements ExecutionLogStore {
   private readonly table: string;
@@ -69,29 +72,31 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
   }
 
   /**
-   * Writes several logs in one request (a transaction, so each keeps its "first write stands"
-   * condition). When one was written before, the transaction does nothing and each log is appended
-   * on its own. Up to 100 logs per call.
+   * Writes several logs in one request (BatchWriteItem, 25 per request), retrying what DynamoDB leaves
+   * unprocessed. Unconditional: writing an id again replaces the log (the same execution and position
+   * recorded again); `append` is for writes where an earlier log must stand.
    */
   async appendAll(entries: Array<{ draft: ExecutionLogDraft; id: string }>): Promise<ExecutionLog[]> {
-    if (entries.length <= 1) return Promise.all(entries.map(({ draft, id }) => this.append(draft, id)));
-    if (entries.length > MAX_BATCH) throw new RangeError(`at most ${MAX_BATCH} logs per call`);
     const built = entries.map(({ draft, id }) => this.itemOf(draft, id));
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: built.map(({ item }) => ({
-            Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' },
-          })),
-        }),
-      );
-      return built.map(({ log }) => log);
+      for (let start = 0; start < built.length; start += BATCH_WRITE_LIMIT) {
+        let requests = built
+          .slice(start, start + BATCH_WRITE_LIMIT)
+          .map(({ item }) => ({ PutRequest: { Item: item } }));
+        for (let round = 0; requests.length > 0; round++) {
+          if (round === UNPROCESSED_ROUNDS)
+            throw new Error('BatchWriteItem left items unprocessed too often');
+          if (round > 0) await sleep(Math.min(500, 10 * 2 ** round));
+          const { UnprocessedItems } = await this.client.send(
+            new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+          );
+          requests = (UnprocessedItems?.[this.table] ?? []) as typeof requests;
+        }
+      }
     } catch (error) {
-      const reasons = isTransactionCanceled(error) ? (error.CancellationReasons ?? []) : [];
-      if (!reasons.some((reason) => reason.Code === 'ConditionalCheckFailed'))
-        translateStoreError(error, 'append execution logs');
+      translateStoreError(error, 'append execution logs');
     }
-    return Promise.all(entries.map(({ draft, id }) => this.append(draft, id)));
+    return built.map(({ log }) => log);
   }
 
   private itemOf(draft: ExecutionLogDraft, id: string) {

@@ -56,8 +56,6 @@ export interface DecisionOutput {
  * A result over `entryBytes` is written at once: the state (256 KiB on AWS) only carries small ones.
  */
 export const pendingLogLimits = { entries: 25, bytes: 32 * 1024, ageMs: 2_000, entryBytes: 8 * 1024 };
-/** DynamoDB's limit of items in one transaction. */
-const LOGS_PER_WRITE = 100;
 
 /** How a failed execution counts, by the hook's failure mode. */
 export function outcomeOf(status: HookRunResult['status'] | 'skipped', failureMode: FailureMode): Outcome {
@@ -236,7 +234,14 @@ export class StageTasks {
   }
 
   /** The block stands: the hooks after it are logged as skipped, with every log still pending. */
-  async skipRemainingHooks({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
+  async skipRemainingHooks(args: RunStepArgs): Promise<RunState> {
+    return this.skipRemaining(args, false);
+  }
+
+  private async skipRemaining(
+    { stage, run, executionId }: RunStepArgs,
+    keepExisting: boolean,
+  ): Promise<RunState> {
     const at = this.now();
     const reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`;
     const skipped = run.plan.hooks.slice(run.index).map(
@@ -250,7 +255,7 @@ export class StageTasks {
         recordedAt: at.getTime(),
       }),
     );
-    await this.writeLogs(stage, executionId, [...run.pending, ...skipped]);
+    await this.writeLogs(stage, executionId, [...run.pending, ...skipped], keepExisting);
     return {
       ...run,
       index: run.plan.count,
@@ -299,9 +304,10 @@ export class StageTasks {
       run = await this.record(
         { ...args, hook: run.current, index: run.index, run },
         { runnerError: { error: 'Local.Interrupted', cause: reason } },
+        true,
       );
     }
-    run = await this.skipRemainingHooks({ ...args, run });
+    run = await this.skipRemaining({ ...args, run }, true);
     const detail: StageVerdictDetail = {
       jobId: stage.data.jobId,
       hookPoint: stage.data.hookPoint,
@@ -316,7 +322,11 @@ export class StageTasks {
   }
 
   /** The attempt as a result and a pending log; the logs are written when due (`pendingLogLimits`). */
-  private async record(args: HookTaskArgs & { run: RunState }, attempt: Attempt): Promise<RunState> {
+  private async record(
+    args: HookTaskArgs & { run: RunState },
+    attempt: Attempt,
+    keepExisting = false,
+  ): Promise<RunState> {
     const { hook, run, index, executionId } = args;
     const { result, hookRevision } =
       'runnerError' in attempt
@@ -367,7 +377,7 @@ export class StageTasks {
     };
     if (!this.logsDue(next, jsonBytes(entry) > pendingLogLimits.entryBytes)) return next;
     try {
-      await this.writeLogs(args.stage, executionId, next.pending);
+      await this.writeLogs(args.stage, executionId, next.pending, keepExisting);
       return { ...next, pending: [] };
     } catch (error) {
       // The hook ran: a store hiccup must not run it again. The logs stay pending for the next write
@@ -392,22 +402,29 @@ export class StageTasks {
     );
   }
 
-  private async writeLogs(stage: Stage, executionId: string, pending: PendingLog[]): Promise<void> {
-    for (let start = 0; start < pending.length; start += LOGS_PER_WRITE) {
-      await this.deps.logs.appendAll(
-        pending.slice(start, start + LOGS_PER_WRITE).map((entry) => {
-          const { hook, index } = entry;
-          const input = this.hookInput({ stage, hook, index, executionId }, entry.hookRevision);
-          const draft = executionLogDraft(hook, input, entry.result, {
-            hookPoint: stage.hookPoint,
-            executionId,
-            outcome: entry.outcome,
-            status: entry.status,
-          });
-          return { id: input.invocationId, draft };
-        }),
-      );
-    }
+  /**
+   * Writes pending logs in one batch; with `keepExisting` (ending an interrupted stage, where a log
+   * written before the stop must not be replaced by an "interrupted" one) one conditional put each.
+   */
+  private async writeLogs(
+    stage: Stage,
+    executionId: string,
+    pending: PendingLog[],
+    keepExisting = false,
+  ): Promise<void> {
+    const entries = pending.map((entry) => {
+      const { hook, index } = entry;
+      const input = this.hookInput({ stage, hook, index, executionId }, entry.hookRevision);
+      const draft = executionLogDraft(hook, input, entry.result, {
+        hookPoint: stage.hookPoint,
+        executionId,
+        outcome: entry.outcome,
+        status: entry.status,
+      });
+      return { id: input.invocationId, draft };
+    });
+    if (keepExisting) await Promise.all(entries.map(({ draft, id }) => this.deps.logs.append(draft, id)));
+    else if (entries.length > 0) await this.deps.logs.appendAll(entries);
   }
 
   private async runHook(

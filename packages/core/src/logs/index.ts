@@ -17,7 +17,10 @@ export interface ExecutionLogStore {
    * second one, so a retried step cannot log an execution twice.
    */
   append(draft: ExecutionLogDraft, id?: string): Promise<ExecutionLog>;
-  /** Several logs with ids at once (up to 100), each with the same first-write-stands rule as `append`. */
+  /**
+   * Several logs with ids at once. Unlike `append`, writing an id again replaces the log: for the same
+   * execution and position recorded again (a retried step), never where an earlier log must stand.
+   */
   appendAll(entries: Array<{ draft: ExecutionLogDraft; id: string }>): Promise<ExecutionLog[]>;
   get(id: string): Promise<ExecutionLog | undefined>;
   /** Newest first. */

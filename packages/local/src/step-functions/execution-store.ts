@@ -1,5 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RawEvent, TaskCall } from './history';
 
@@ -46,29 +45,53 @@ const summaryOf = ({
 const RETAINED_FINISHED = 200;
 
 /**
+ * One line of an execution's journal (`<name>.jsonl`): the header, then each event as it happened,
+ * each task call as it started and again as it ended (the later line wins), and the end.
+ */
+type JournalLine =
+  | { header: Omit<ExecutionRecord, 'raw' | 'calls'> }
+  | { event: RawEvent }
+  | { call: TaskCall; at: number }
+  | { end: Pick<ExecutionRecord, 'status' | 'stopDate' | 'output' | 'error' | 'cause'> };
+
+/** How much of a record its journal holds. */
+interface Written {
+  fd: number | undefined;
+  events: number;
+  /** Per call index: 1 once its start is written, 2 once its end is. */
+  calls: number[];
+}
+
+/**
  * Keeps executions and their event history on disk (with a directory), so history survives a restart,
  * and in memory: a summary of every execution, the whole record of the running ones and of the most
- * recently finished. A running execution is written at once; later changes are batched.
+ * recently finished. Each execution has a journal that grows by a line per event, written at once
+ * (synchronously, without fsync): when the process dies, every event that happened before is on disk,
+ * the last state's data included. A line is written once, so the cost grows with the events, not with
+ * the square of them.
  */
 export class ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly summaries = new Map<string, ExecutionSummary>();
   /** Finished executions held whole in memory, oldest first. */
   private readonly finished = new Set<string>();
-  private readonly dirty = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  /** One write at a time per execution, in order, so an older version never lands after a newer one. */
-  private readonly writes = new Map<string, Promise<void>>();
-  private tmpCount = 0;
+  private readonly written = new Map<string, Written>();
 
   constructor(private readonly dir?: string) {
-    if (dir) {
-      mkdirSync(dir, { recursive: true });
-      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-        const record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ExecutionRecord;
-        this.summaries.set(record.executionArn, summaryOf(record));
-        // Running ones stay whole: the start after a stop must end them.
-        if (record.status === 'RUNNING') this.records.set(record.executionArn, record);
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    for (const file of readdirSync(dir)) {
+      const record = readRecord(join(dir, file));
+      if (!record) continue;
+      this.summaries.set(record.executionArn, summaryOf(record));
+      // Running ones stay whole: the start after a stop must end them.
+      if (record.status === 'RUNNING') {
+        this.records.set(record.executionArn, record);
+        this.written.set(record.executionArn, {
+          fd: undefined,
+          events: record.raw.length,
+          calls: record.calls.map((call) => (call.endedAt === undefined ? 1 : 2)),
+        });
       }
     }
   }
@@ -78,100 +101,105 @@ export class ExecutionStore {
     if (held || !this.dir) return held;
     const summary = this.summaries.get(executionArn);
     if (!summary) return undefined;
-    return JSON.parse(readFileSync(join(this.dir, `${summary.name}.json`), 'utf8')) as ExecutionRecord;
+    return (
+      readRecord(join(this.dir, `${summary.name}.jsonl`)) ??
+      readRecord(join(this.dir, `${summary.name}.json`))
+    );
   }
 
   all(): ExecutionSummary[] {
     return [...this.summaries.values()];
   }
 
-  /** Saved synchronously: after a crash the stack must still know this execution was running. */
   add(record: ExecutionRecord) {
     this.records.set(record.executionArn, record);
     this.summaries.set(record.executionArn, summaryOf(record));
-    this.write(record);
+    if (!this.dir) return;
+    const { raw: _raw, calls: _calls, ...header } = record;
+    this.written.set(record.executionArn, { fd: undefined, events: 0, calls: [] });
+    this.append(record, [{ header }]);
+    this.changed(record);
   }
 
-  /** Batched: written within 200 ms, off the event loop's critical path; `now` queues it at once. */
-  changed(record: ExecutionRecord, { now = false } = {}) {
+  /** Writes what happened since the last call: new events, started and ended calls, the end. */
+  changed(record: ExecutionRecord, _options: { now?: boolean } = {}) {
     this.summaries.set(record.executionArn, summaryOf(record));
     if (!this.dir) return;
     this.records.set(record.executionArn, record);
-    if (now) {
-      this.dirty.delete(record.executionArn);
-      this.queueWrite(record);
-      return;
+    // Every running execution has a journal entry (from `add` or the start's load); a finished one is done.
+    const written = this.written.get(record.executionArn);
+    if (!written) return;
+    const lines: JournalLine[] = [];
+    for (; written.events < record.raw.length; written.events++) {
+      lines.push({ event: record.raw[written.events] as RawEvent });
     }
-    this.dirty.add(record.executionArn);
-    this.timer ??= setTimeout(() => this.writeDirty(), 200);
-  }
-
-  /** Everything pending, synchronously: for shutdown, when there is no later. */
-  flush() {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    for (const arn of this.dirty) {
-      const record = this.records.get(arn);
-      if (record) this.write(record);
+    for (const [at, call] of record.calls.entries()) {
+      const state = call.endedAt === undefined ? 1 : 2;
+      if ((written.calls[at] ?? 0) >= state) continue;
+      written.calls[at] = state;
+      lines.push({ call, at });
     }
-    this.dirty.clear();
-  }
-
-  /** Resolves when every queued write has landed. */
-  async settled() {
-    await Promise.all(this.writes.values());
-  }
-
-  private writeDirty() {
-    this.timer = undefined;
-    for (const arn of this.dirty) {
-      const record = this.records.get(arn);
-      if (record) this.queueWrite(record);
+    const { status, stopDate, output, error, cause } = record;
+    if (status !== 'RUNNING') lines.push({ end: { status, stopDate, output, error, cause } });
+    if (lines.length > 0) this.append(record, lines);
+    if (status !== 'RUNNING') {
+      if (written.fd !== undefined) closeSync(written.fd);
+      this.written.delete(record.executionArn);
+      this.retire(record.executionArn);
     }
-    this.dirty.clear();
   }
 
-  private queueWrite(record: ExecutionRecord) {
-    const dir = this.dir;
-    if (!dir) return;
-    // Serialised now, written later: the file holds the record as it was at this moment.
-    const text = JSON.stringify(record);
-    const file = join(dir, `${record.name}.json`);
-    const previous = this.writes.get(record.executionArn) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const tmp = `${file}.${++this.tmpCount}.tmp`;
-        await writeFile(tmp, text);
-        await rename(tmp, file);
-      })
-      .catch((error: unknown) =>
-        console.error(`stagehooks: could not save the history of ${record.name}:`, error),
-      )
-      .finally(() => {
-        if (this.writes.get(record.executionArn) === next) this.writes.delete(record.executionArn);
-        if (record.status !== 'RUNNING') this.retire(record.executionArn);
-      });
-    this.writes.set(record.executionArn, next);
+  /** Nothing waits: every change is written when it is reported. Kept for callers that flush on stop. */
+  flush() {}
+
+  async settled() {}
+
+  private append(record: ExecutionRecord, lines: JournalLine[]) {
+    const written = this.written.get(record.executionArn);
+    if (!this.dir || !written) return;
+    written.fd ??= openSync(join(this.dir, `${record.name}.jsonl`), 'a');
+    writeSync(written.fd, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
   }
 
-  /** Keeps the most recent finished executions whole; older ones, once on disk, live there only. */
+  /** Keeps the most recent finished executions whole; older ones live on disk only. */
   private retire(executionArn: string) {
     this.finished.delete(executionArn);
     this.finished.add(executionArn);
     for (const oldest of this.finished) {
       if (this.finished.size <= RETAINED_FINISHED) break;
-      if (this.writes.has(oldest)) continue;
       this.finished.delete(oldest);
       this.records.delete(oldest);
     }
   }
+}
 
-  private write(record: ExecutionRecord) {
-    if (!this.dir) return;
-    const file = join(this.dir, `${record.name}.json`);
-    // Write-then-rename: a crash mid-write leaves the previous version, never half a file.
-    const tmp = `${file}.${++this.tmpCount}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, file);
+/**
+ * An execution from its journal (or from a whole-record `.json` file of an earlier version). A line cut
+ * short by a crash mid-write is the last one, and is left out.
+ */
+function readRecord(file: string): ExecutionRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
+  if (file.endsWith('.json')) return JSON.parse(text) as ExecutionRecord;
+  if (!file.endsWith('.jsonl')) return undefined;
+  let record: ExecutionRecord | undefined;
+  for (const text_ of text.split('\n')) {
+    if (!text_) continue;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(text_) as JournalLine;
+    } catch {
+      break;
+    }
+    if ('header' in line) record = { ...line.header, raw: [], calls: [] };
+    else if (!record) return undefined;
+    else if ('event' in line) record.raw.push(line.event);
+    else if ('call' in line) record.calls[line.at] = line.call;
+    else if ('end' in line) Object.assign(record, line.end);
+  }
+  return record;
 }
