@@ -392,6 +392,33 @@ describe.each([
       expect(result.stderr).toContain('MemoryError');
     });
 
+    it('limits a shell script and what it starts, which cannot raise the limits again', async () => {
+      // Act: the child inherits the address-space limit; raising a hard limit is refused
+      const result = await runner({ limits: { memoryMiB: 256, cpuSeconds: 7 } }).run(
+        shellHook({
+          script: [
+            'echo "as=$(ulimit -H -v) cpu=$(ulimit -S -t)/$(ulimit -H -t) core=$(ulimit -c)"',
+            'ulimit -H -v unlimited 2>/dev/null && echo raised || echo refused',
+            'python3 -c "bytearray(512 * 1024 * 1024)" 2>&1 | tail -1',
+          ].join('\n'),
+        }),
+        hookInput,
+      );
+
+      // Assess
+      expect(result.stdout?.split('\n')).toEqual([
+        `as=${256 * 1024} cpu=7/8 core=0`,
+        'refused',
+        'MemoryError',
+        '',
+      ]);
+    });
+
+    it('keeps the line numbers bash reports the script’s own', async () => {
+      const result = await runner().run(shellHook({ script: 'true\nno_such_command_here\n' }), hookInput);
+      expect(result.stderr).toMatch(/line 2: no_such_command_here: command not found/);
+    });
+
     it('stops a script that spins past the CPU limit', async () => {
       // Act
       const result = await runner({ limits: { cpuSeconds: 1 } }).run(

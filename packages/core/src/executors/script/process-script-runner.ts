@@ -29,7 +29,8 @@ import { createWorkFolder, type WorkFolder } from './work-folder';
 const execFileAsync = promisify(execFile);
 
 /**
- * Per-run resource limits, applied with `prlimit` (when installed). `memoryMiB` bounds the address
+ * Per-run resource limits: for shell hooks by bash itself (`ulimit`, on the script's first line), for
+ * python hooks with `prlimit` (when installed). `memoryMiB` bounds the address
  * space (RLIMIT_AS), which is larger than resident memory: leave room for thread stacks and mappings.
  */
 export const ScriptLimits = z.strictObject({
@@ -176,7 +177,10 @@ export class ProcessScriptRunner implements ScriptRunner {
       const scriptFile = SCRIPT_FILES[hook.type];
       folder = await createWorkFolder(
         this.settings.workRoot,
-        { [scriptFile]: source, [INPUT_FILE]: JSON.stringify(input) },
+        {
+          [scriptFile]: hook.type === 'shell' ? shellLimits(this.settings.limits) + source : source,
+          [INPUT_FILE]: JSON.stringify(input),
+        },
         // The sandbox has its own writable /tmp.
         { user: this.settings.runAs, home: this.sandbox.mode === 'none' },
       );
@@ -280,8 +284,9 @@ export class ProcessScriptRunner implements ScriptRunner {
   ): ProcessLaunch {
     const { prlimitPath } = this.sandbox;
     const { memoryMiB, cpuSeconds } = this.settings.limits;
+    // Shell hooks set their limits themselves (see `shellLimits`): no extra exec per run.
     const limited = (command: string[]) =>
-      prlimitPath === null
+      prlimitPath === null || hook.type === 'shell'
         ? command
         : [
             prlimitPath,
@@ -339,6 +344,16 @@ export class ProcessScriptRunner implements ScriptRunner {
       user,
     };
   }
+}
+
+/**
+ * The limits as bash sets them, put in front of the script's first line (on that line, so the line
+ * numbers in bash's messages stay the script's own): the address space and no core files, hard; the
+ * CPU time soft (SIGXCPU names the cause) with the hard one a second later (SIGKILL if it is ignored).
+ * A script cannot raise a hard limit again. If bash cannot set them, the script does not run.
+ */
+function shellLimits({ memoryMiB, cpuSeconds }: ScriptLimits): string {
+  return `ulimit -c 0 -v ${memoryMiB * 1024} -t ${cpuSeconds + 1} && ulimit -S -t ${cpuSeconds} || exit 126; `;
 }
 
 /** A minimal environment built from scratch: the runner's own (credentials, tokens) never reaches a script. */
