@@ -82,11 +82,11 @@ export const HookRunResultShape = z.strictObject({
 /**
  * A recorded execution whose log is not written yet. The logs of hooks that run one after another
  * without a wait are written together; until then they travel in the run state (which Step Functions
- * keeps). The hook input is not kept: it is rebuilt from the stage, the hook and the position.
+ * keeps). Neither the hook nor its input is kept: both follow from the plan, the stage and the position.
  */
 export const PendingLog = z.strictObject({
+  /** The position in the plan: the hook is `plan.hooks[index]`. */
   index: z.int().min(0),
-  hook: PlannedHook,
   hookRevision: z.int().min(1),
   result: HookRunResultShape,
   status: ExecutionStatus,

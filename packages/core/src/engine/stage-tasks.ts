@@ -146,13 +146,13 @@ export class StageTasks {
 
   /** Writes the logs still pending (the stage ends or failed with some unwritten). */
   async writeExecutionLogs({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
-    await this.writeLogs(stage, executionId, run.pending);
+    await this.writeLogs(stage, executionId, run);
     return { ...run, pending: [] };
   }
 
   async flagForReview({ stage, run, executionId }: RunStepArgs): Promise<{ reviewId: string }> {
     // The blocked execution's log is normally written already; if that write failed, it is now.
-    await this.writeLogs(stage, executionId, run.pending);
+    await this.writeLogs(stage, executionId, run);
     const hook = run.plan.hooks[run.index - 1];
     const last = run.last;
     if (!hook || !last) throw new Error('FlagForReview: the run has no recorded execution to review');
@@ -244,10 +244,12 @@ export class StageTasks {
   ): Promise<RunState> {
     const at = this.now();
     const reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`;
-    const skipped = run.plan.hooks.slice(run.index).map(
-      (hook, offset): PendingLog => ({
-        index: run.index + offset,
-        hook,
+    const remaining = run.plan.hooks
+      .slice(run.index)
+      .map((hook, offset) => ({ hook, index: run.index + offset }));
+    const skipped = remaining.map(
+      ({ hook, index }): PendingLog => ({
+        index,
         hookRevision: hook.revision,
         result: { ...emptyResult(at.toISOString()), errorMessage: reason },
         status: 'skipped',
@@ -255,7 +257,12 @@ export class StageTasks {
         recordedAt: at.getTime(),
       }),
     );
-    await this.writeLogs(stage, executionId, [...run.pending, ...skipped], keepExisting);
+    await this.writeLogs(
+      stage,
+      executionId,
+      { plan: run.plan, pending: [...run.pending, ...skipped] },
+      keepExisting,
+    );
     return {
       ...run,
       index: run.plan.count,
@@ -264,13 +271,13 @@ export class StageTasks {
       pending: [],
       results: [
         ...run.results,
-        ...skipped.map((entry) => ({
-          hookId: entry.hook.id,
-          name: entry.hook.name,
+        ...remaining.map(({ hook, index }) => ({
+          hookId: hook.id,
+          name: hook.name,
           status: 'skipped' as const,
           outcome: 'ignored' as const,
           durationMs: 0,
-          logId: invocationIdOf(executionId, entry.index),
+          logId: invocationIdOf(executionId, index),
         })),
       ],
     };
@@ -342,7 +349,6 @@ export class StageTasks {
     const logId = invocationIdOf(executionId, index);
     const entry: PendingLog = {
       index,
-      hook,
       hookRevision,
       result,
       status: result.status,
@@ -377,7 +383,7 @@ export class StageTasks {
     };
     if (!this.logsDue(next, jsonBytes(entry) > pendingLogLimits.entryBytes)) return next;
     try {
-      await this.writeLogs(args.stage, executionId, next.pending, keepExisting);
+      await this.writeLogs(args.stage, executionId, next, keepExisting);
       return { ...next, pending: [] };
     } catch (error) {
       // The hook ran: a store hiccup must not run it again. The logs stay pending for the next write
@@ -409,11 +415,13 @@ export class StageTasks {
   private async writeLogs(
     stage: Stage,
     executionId: string,
-    pending: PendingLog[],
+    { plan, pending }: Pick<RunState, 'plan' | 'pending'>,
     keepExisting = false,
   ): Promise<void> {
     const entries = pending.map((entry) => {
-      const { hook, index } = entry;
+      const { index } = entry;
+      const hook = plan.hooks[index];
+      if (!hook) throw new Error(`a pending log names position ${index}, which the plan does not have`);
       const input = this.hookInput({ stage, hook, index, executionId }, entry.hookRevision);
       const draft = executionLogDraft(hook, input, entry.result, {
         hookPoint: stage.hookPoint,

@@ -110,9 +110,13 @@ export function executionNameFor(event: EventEnvelope): string {
     .slice(-80);
 }
 
-/** The state data of the last state an execution entered: where it stood when it stopped. */
+/**
+ * Where an execution stood when it stopped: the output of the last state it left, or the input of the
+ * last it entered, whichever came later (a Task that finished has its result in its output).
+ */
 function lastStateData(record: ExecutionRecord): unknown {
-  return [...record.raw].reverse().find((e) => e.type === 'StateEntered')?.state?.input;
+  const last = [...record.raw].reverse().find((e) => e.type === 'StateEntered' || e.type === 'StateExited');
+  return last?.type === 'StateExited' ? last.state?.output : last?.state?.input;
 }
 
 /** Starts the embedded stack's components on this machine; `stop` takes them down in reverse order. */

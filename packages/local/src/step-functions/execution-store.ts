@@ -46,7 +46,7 @@ const RETAINED_FINISHED = 200;
 
 /**
  * One line of an execution's journal (`<name>.jsonl`): the header, then each event as it happened,
- * each task call as it started and again as it ended (the later line wins), and the end.
+ * each task call once it ended, and the end.
  */
 type JournalLine =
   | { header: Omit<ExecutionRecord, 'raw' | 'calls'> }
@@ -58,8 +58,8 @@ type JournalLine =
 interface Written {
   fd: number | undefined;
   events: number;
-  /** Per call index: 1 once its start is written, 2 once its end is. */
-  calls: number[];
+  /** How many calls, in order, are written (each once it ended; the machine runs one at a time). */
+  calls: number;
 }
 
 /**
@@ -90,7 +90,7 @@ export class ExecutionStore {
         this.written.set(record.executionArn, {
           fd: undefined,
           events: record.raw.length,
-          calls: record.calls.map((call) => (call.endedAt === undefined ? 1 : 2)),
+          calls: record.calls.filter((call) => call.endedAt !== undefined).length,
         });
       }
     }
@@ -116,7 +116,7 @@ export class ExecutionStore {
     this.summaries.set(record.executionArn, summaryOf(record));
     if (!this.dir) return;
     const { raw: _raw, calls: _calls, ...header } = record;
-    this.written.set(record.executionArn, { fd: undefined, events: 0, calls: [] });
+    this.written.set(record.executionArn, { fd: undefined, events: 0, calls: 0 });
     this.append(record, [{ header }]);
     this.changed(record);
   }
@@ -133,11 +133,10 @@ export class ExecutionStore {
     for (; written.events < record.raw.length; written.events++) {
       lines.push({ event: record.raw[written.events] as RawEvent });
     }
-    for (const [at, call] of record.calls.entries()) {
-      const state = call.endedAt === undefined ? 1 : 2;
-      if ((written.calls[at] ?? 0) >= state) continue;
-      written.calls[at] = state;
-      lines.push({ call, at });
+    for (; written.calls < record.calls.length; written.calls++) {
+      const call = record.calls[written.calls] as TaskCall;
+      if (call.endedAt === undefined) break;
+      lines.push({ call, at: written.calls });
     }
     const { status, stopDate, output, error, cause } = record;
     if (status !== 'RUNNING') lines.push({ end: { status, stopDate, output, error, cause } });

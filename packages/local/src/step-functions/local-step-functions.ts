@@ -362,7 +362,14 @@ export class LocalStepFunctions {
       for await (const event of execution.eventLogs) {
         // What happens while the service shuts down (the abort) is not part of the execution's story.
         if (this.closing) continue;
-        record.raw.push(event as RawEvent);
+        const raw = event as RawEvent;
+        // An exited state's input is its entered event's input: kept once (GetExecutionHistory shows the output).
+        if (raw.type === 'StateExited' && raw.state) {
+          const { input: _input, ...state } = raw.state;
+          record.raw.push({ ...raw, state });
+        } else {
+          record.raw.push(raw);
+        }
         this.store.changed(record);
       }
     })();
