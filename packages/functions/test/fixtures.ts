@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HookCreate, type HookCreateInput, type ShellConfig } from '@stagehooks/core/domain';
 import { DynamoHookRegistry } from '@stagehooks/core/dynamodb';
-import type { HookTaskArgs, Stage } from '@stagehooks/core/engine';
+import { type HookTaskArgs, initialRun, type RunHookArgs, type Stage } from '@stagehooks/core/engine';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Logger } from '../src/log';
@@ -46,7 +46,17 @@ export async function defineShellHook(
   return hook;
 }
 
-/** What the state machine passes a script runner for `hook` (the job of PrepareScriptJob). */
+/**
+ * What RunScriptInPool queues for `hook` at position `index`: the job and the run state so far (a plan
+ * with the hook at that position and nothing after it).
+ */
+export function poolJobFor(hook: { id: string; name: string; revision: number }, index = 0): RunHookArgs {
+  const job = jobFor(hook, index);
+  const plan = { hooks: Array.from({ length: index + 1 }, () => job.hook), count: index + 1 };
+  return { ...job, run: { ...initialRun(), plan, index, current: job.hook } };
+}
+
+/** What the state machine passes a script runner for `hook` in a task of its own (PrepareScriptTask). */
 export function jobFor(hook: { id: string; name: string; revision: number }, index = 0): HookTaskArgs {
   return {
     stage,

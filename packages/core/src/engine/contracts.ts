@@ -146,7 +146,7 @@ export type ClaimOutput = z.output<typeof ClaimOutput>;
 export const ValidateAndClaimArgs = z.strictObject({ event: z.unknown(), executionId: z.string().min(1) });
 export const ResolveEffectiveHooksArgs = z.strictObject({ stage: Stage, run: RunState });
 
-/** What a script runner receives (RunScriptInPool / RunScriptInTask). */
+/** What a script runner receives for a Fargate task of its own (RunScriptInTask). */
 export const HookTaskArgs = z.strictObject({
   stage: Stage,
   hook: PlannedHook,
@@ -165,9 +165,9 @@ export const Attempt = z.union([
 ]);
 export type Attempt = z.output<typeof Attempt>;
 
-/** RunWebhook runs the call and records it in one step. */
-export const RunWebhookArgs = HookTaskArgs.extend({ run: RunState });
-export type RunWebhookArgs = z.output<typeof RunWebhookArgs>;
+/** What a step that runs a hook and records it receives: RunWebhook, and a pooled script's job. */
+export const RunHookArgs = HookTaskArgs.extend({ run: RunState });
+export type RunHookArgs = z.output<typeof RunHookArgs>;
 export const RecordExecutionArgs = HookTaskArgs.extend({ attempt: Attempt, run: RunState });
 export type RecordExecutionArgs = z.output<typeof RecordExecutionArgs>;
 /** What a step that pauses or ends the loop needs (FlagForReview, SkipRemainingHooks, WriteExecutionLogs). */

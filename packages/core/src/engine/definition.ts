@@ -199,16 +199,18 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.runScriptInPool]: {
         Type: 'Task',
-        Comment: 'A warm Fargate runner takes the job from the queue and reports back with the task token',
+        Comment:
+          'A warm Fargate runner takes the job from the queue, runs and records it, and reports back with the task token',
         Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
         TimeoutSeconds: SCRIPT_TASK_TIMEOUT_SECONDS,
         Parameters: {
           QueueUrl: placeholder('ScriptQueueUrl'),
-          MessageBody: { 'taskToken.$': '$$.Task.Token', job: hookArgs },
+          MessageBody: { 'taskToken.$': '$$.Task.Token', job: { ...hookArgs, 'run.$': '$.run' } },
         },
-        ResultPath: '$.attempt',
+        // The runner records the run as RunWebhook does and reports the run state.
+        ResultPath: '$.run',
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.runnerError', Next: s.runnerFailed }],
-        Next: s.recordExecution,
+        Next: s.nextHook,
       },
       [s.prepareScriptTask]: {
         Type: 'Pass',
@@ -257,7 +259,8 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Next: s.recordExecution,
       },
       [s.recordExecution]: lambdaTask('RecordExecutionFunctionArn', {
-        Comment: 'Records a script run or a failed runner; applies the failure mode and updates the verdict',
+        Comment:
+          'Records a script run in a task of its own, or a failed runner; applies the failure mode and updates the verdict',
         Parameters: { ...hookArgs, 'attempt.$': '$.attempt', 'run.$': '$.run' },
         ResultPath: '$.run',
         Retry: [storeRetry],

@@ -21,9 +21,9 @@ import {
   type PlannedHook,
   type RecordExecutionArgs,
   type ReviewSummary,
+  type RunHookArgs,
   RunState,
   type RunStepArgs,
-  type RunWebhookArgs,
   Stage,
   type StagePlan,
   type StageVerdictDetail,
@@ -122,7 +122,7 @@ export class StageTasks {
   }
 
   /** Calls the webhook and records the call: one step, so a webhook hook costs one Task state. */
-  async runWebhook(args: RunWebhookArgs): Promise<RunState> {
+  async runWebhook(args: RunHookArgs): Promise<RunState> {
     const attempt = await this.runHook(args, async (hook, input) => {
       if (hook.type !== 'webhook') throw new Error(`hook ${hook.id} is a ${hook.type} hook, not a webhook`);
       const secret = await this.signingSecret(hook);
@@ -132,6 +132,12 @@ export class StageTasks {
     return this.record(args, attempt);
   }
 
+  /** A pooled script: runs it and records it in one step, as RunWebhook does. */
+  async runScriptAndRecord(args: RunHookArgs): Promise<RunState> {
+    return this.record(args, await this.runScript(args));
+  }
+
+  /** A script in a task of its own: the attempt goes back to the machine, RecordExecution records it. */
   async runScript(args: HookTaskArgs): Promise<Attempt> {
     return this.runHook(args, async (hook, input) => {
       if (hook.type === 'webhook') throw new Error(`hook ${hook.id} is a webhook, not a script`);

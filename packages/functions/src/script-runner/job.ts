@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { safeParseFields } from '@stagehooks/core/domain';
-import { type Attempt, HookTaskArgs } from '@stagehooks/core/engine';
+import { type Attempt, HookTaskArgs, RunHookArgs, type RunState } from '@stagehooks/core/engine';
 import { z } from 'zod';
 import { fitAttempt } from '../aws-engine/attempt-size';
 import type { TaskReport, TaskReporter } from '../aws-engine/ports';
@@ -19,8 +19,10 @@ export const runnerErrors = {
 } as const;
 
 export interface ScriptJobDeps {
-  /** StageTasks.runScript: loads the hook, runs it, returns the Attempt; throws only on engine faults. */
+  /** StageTasks.runScript (a task of its own): loads the hook, runs it, returns the Attempt. */
   runScript: (args: HookTaskArgs) => Promise<Attempt>;
+  /** StageTasks.runScriptAndRecord (the pool): runs it and records it, returns the run state. */
+  runScriptAndRecord: (args: RunHookArgs) => Promise<RunState>;
   reporter: TaskReporter;
   log: Logger;
   /** Default ATTEMPT_BUDGET_BYTES. */
@@ -88,8 +90,12 @@ export async function reportInvalidJob(
   return { end: 'invalid', report };
 }
 
+/** What the runner hands back: the recorded run state (pool), or the attempt for RecordExecution (task). */
+type JobOutcome = { run: RunState } | { attempt: Attempt };
+
 /**
- * Runs one job and reports it to its task token: SendTaskSuccess with the Attempt (cut to fit the
+ * Runs one job and reports it to its task token: SendTaskSuccess with the recorded run state (a pool
+ * job: the runner records the run as RunWebhook does) or with the Attempt (a task's job, cut to fit the
  * state payload limit), or SendTaskFailure when the job is malformed (ScriptRunner.InvalidJob), the run
  * itself throws (ScriptRunner.Failed) or `interrupt` aborts first (ScriptRunner.Interrupted).
  * Throws only when the report cannot be delivered (TaskReportError).
@@ -99,10 +105,12 @@ export async function executeJob(
   job: unknown,
   deps: ScriptJobDeps,
   interrupt: AbortSignal,
+  kind: 'pool' | 'task',
 ): Promise<JobResult> {
-  const parsed = safeParseFields(HookTaskArgs, job);
+  const schema = kind === 'pool' ? RunHookArgs : HookTaskArgs;
+  const parsed = safeParseFields(schema, job);
   if (!parsed.success) {
-    const reason = `the job is not valid HookTaskArgs: ${parsed.issues
+    const reason = `the job is not valid ${kind === 'pool' ? 'RunHookArgs' : 'HookTaskArgs'}: ${parsed.issues
       .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
       .join('; ')}`;
     return reportInvalidJob(taskToken, reason, deps);
@@ -115,16 +123,31 @@ export async function executeJob(
     hookName: args.hook.name,
   };
   deps.log.info('script job started', fields);
+  const work: Promise<JobOutcome> =
+    'run' in args
+      ? deps.runScriptAndRecord(args as RunHookArgs).then((run) => ({ run }))
+      : deps.runScript(args).then((attempt) => ({ attempt }));
   const outcome = (await untilAborted(
-    deps.runScript(args).then(
-      (attempt) => ({ kind: 'ran' as const, attempt }),
+    work.then(
+      (ran) => ({ kind: 'ran' as const, ran }),
       (error: unknown) => ({ kind: 'threw' as const, error }),
     ),
     interrupt,
   )) ?? { kind: 'interrupted' as const };
   switch (outcome.kind) {
     case 'ran': {
-      const attempt = fitAttempt(outcome.attempt, deps.attemptBudgetBytes);
+      if ('run' in outcome.ran) {
+        const { run } = outcome.ran;
+        const recorded = run.results.at(-1);
+        deps.log.info('script job finished', {
+          ...fields,
+          status: recorded?.status,
+          durationMs: recorded?.durationMs,
+          logsPending: run.pending.length,
+        });
+        return { end: 'succeeded', report: await deps.reporter.succeed(taskToken, run) };
+      }
+      const attempt = fitAttempt(outcome.ran.attempt, deps.attemptBudgetBytes);
       const result = 'result' in attempt ? attempt.result : undefined;
       deps.log.info('script job finished', {
         ...fields,

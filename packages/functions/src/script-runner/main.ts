@@ -59,6 +59,7 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
   const tasks = createAwsStageTasks({ config, dynamodb: new DynamoDBClient({ region }), scripts });
   const deps: ScriptJobDeps = {
     runScript: (args) => tasks.runScript(args),
+    runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
     reporter: new StepFunctionsTaskReporter(new SFNClient({ region, maxAttempts: REPORT_ATTEMPTS })),
     log,
   };

@@ -160,7 +160,7 @@ export class ScriptJobPool {
       });
     }, extendEveryMs);
     try {
-      await executeJob(taskToken, message.data.job, deps, this.#interrupt);
+      await executeJob(taskToken, message.data.job, deps, this.#interrupt, 'pool');
     } catch (error) {
       // The task was not told: keep the message, so the job is taken again once its visibility lapses.
       log.error('could not report the script job; its message returns to the queue', {

@@ -25,7 +25,7 @@ export async function runTaskJob(
       await reportInvalidJob(taskToken, 'STAGEHOOKS_JOB is not JSON', deps);
       return 0;
     }
-    const { report } = await executeJob(taskToken, parsed, deps, interrupt);
+    const { report } = await executeJob(taskToken, parsed, deps, interrupt, 'task');
     if (report === 'closed') deps.log.warn('the job was reported, but its task no longer waits');
     return 0;
   } catch (error) {

@@ -6,8 +6,8 @@ import {
   HookTaskArgs,
   RecordExecutionArgs,
   ResolveEffectiveHooksArgs,
+  RunHookArgs,
   RunStepArgs,
-  RunWebhookArgs,
   type StageTasks,
   ValidateAndClaimArgs,
 } from '@stagehooks/core/engine';
@@ -51,8 +51,9 @@ export function createStageHandlers(tasks: StageTasks) {
     resolveEffectiveHooks: task(ResolveEffectiveHooksArgs, ({ stage, run }) =>
       tasks.resolveEffectiveHooks(stage, run),
     ),
-    runWebhook: task(RunWebhookArgs, (args) => tasks.runWebhook(args)),
+    runWebhook: task(RunHookArgs, (args) => tasks.runWebhook(args)),
     runScript: task(HookTaskArgs, (args) => tasks.runScript(args)),
+    runScriptAndRecord: task(RunHookArgs, (args) => tasks.runScriptAndRecord(args)),
     recordExecution: task(RecordExecutionArgs, (args) => tasks.recordExecution(args)),
     writeExecutionLogs: task(RunStepArgs, (args) => tasks.writeExecutionLogs(args)),
     flagForReview: task(RunStepArgs, (args) => tasks.flagForReview(args)),

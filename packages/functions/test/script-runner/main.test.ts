@@ -2,11 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Hook } from '@stagehooks/core/domain';
-import { Attempt } from '@stagehooks/core/engine';
+import { DynamoExecutionLogStore } from '@stagehooks/core/dynamodb';
+import { Attempt, RunState } from '@stagehooks/core/engine';
 import { createTestTable } from '@test/dynamodb';
 import { HttpReceiver, type ReceivedRequest, type ScriptedResponse } from '@test/http-receiver';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { defineShellHook, eventually, jobFor, testCredentials } from '../fixtures';
+import { defineShellHook, eventually, jobFor, poolJobFor, testCredentials } from '../fixtures';
 
 const main = fileURLToPath(new URL('../../src/script-runner/main.ts', import.meta.url));
 
@@ -136,7 +137,7 @@ describe('script-runner container entry point', () => {
 
   it('pool mode: on SIGTERM, finishes the running job, reports it, deletes its message and exits 0', async () => {
     // Prepare
-    const body = JSON.stringify({ taskToken: 'token-pool', job: jobFor(hook) });
+    const body = JSON.stringify({ taskToken: 'token-pool', job: poolJobFor(hook) });
     let served = false;
     aws.replyAlways((request) => {
       if (!target(request).endsWith('.ReceiveMessage')) return json({});
@@ -158,8 +159,13 @@ describe('script-runner container entry point', () => {
     expect(code).toBe(0);
     const [success] = calls('SendTaskSuccess');
     expect(bodyOf(success).taskToken).toBe('token-pool');
-    expect(Attempt.parse(JSON.parse(String(bodyOf(success).output)))).toMatchObject({
-      result: { status: 'passed', stdout: 'done job-42\n' },
+    // The runner recorded the run: the run state moved on, the log is in the table
+    const run = RunState.parse(JSON.parse(String(bodyOf(success).output)));
+    expect(run).toMatchObject({ index: 1, current: null, pending: [], results: [{ status: 'passed' }] });
+    const logs = new DynamoExecutionLogStore(table.doc, { tableName: table.tableName });
+    expect(await logs.get(run.results[0]?.logId ?? '')).toMatchObject({
+      status: 'passed',
+      stdout: 'done job-42\n',
     });
     expect(calls('DeleteMessage').map((r) => bodyOf(r).ReceiptHandle)).toEqual(['rh-1']);
     expect(aws.requests.indexOf(calls('DeleteMessage')[0] as ReceivedRequest)).toBeGreaterThan(

@@ -14,7 +14,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Hook } from '@stagehooks/core/domain';
-import { Attempt } from '@stagehooks/core/engine';
+import { DynamoExecutionLogStore } from '@stagehooks/core/dynamodb';
+import { RunState } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { createTestTable } from '@test/dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,7 +23,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqsScriptJobQueue, StepFunctionsTaskReporter } from '../../src/aws';
 import { createAwsStageTasks } from '../../src/aws-engine';
 import { ScriptJobPool, type ScriptJobPoolOptions } from '../../src/script-runner';
-import { clientConfig, defineShellHook, eventually, jobFor, recordingLogger } from '../fixtures';
+import { clientConfig, defineShellHook, eventually, poolJobFor, recordingLogger } from '../fixtures';
 
 const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/stagehooks-scripts';
 const sfnClient = new SFNClient(clientConfig);
@@ -69,7 +70,7 @@ function queueOf(jobs: Array<{ token: string; hook: Hook } | { raw: string }>, {
   const waiting: Message[] = jobs.map((job, i) => ({
     MessageId: `m${i}`,
     ReceiptHandle: `rh-${i}`,
-    Body: 'raw' in job ? job.raw : JSON.stringify({ taskToken: job.token, job: jobFor(job.hook, i) }),
+    Body: 'raw' in job ? job.raw : JSON.stringify({ taskToken: job.token, job: poolJobFor(job.hook, i) }),
   }));
   sqs.on(ReceiveMessageCommand).callsFake(async (input: ReceiveMessageCommandInput) => {
     if (failuresLeft-- > 0) throw Object.assign(new Error('throttled'), { name: 'RequestThrottled' });
@@ -88,6 +89,7 @@ function poolWith(options: Partial<ScriptJobPoolOptions> = {}) {
     queue: new SqsScriptJobQueue(sqsClient, queueUrl),
     jobs: {
       runScript: (args) => tasks.runScript(args),
+      runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
       reporter: new StepFunctionsTaskReporter(sfnClient),
       log,
     },
@@ -100,11 +102,14 @@ function poolWith(options: Partial<ScriptJobPoolOptions> = {}) {
 }
 
 const deleted = () => sqs.commandCalls(DeleteMessageCommand).map((c) => c.args[0].input.ReceiptHandle);
+/** Each SendTaskSuccess: the run state the runner recorded, and the log of the run it recorded. */
 const successes = () =>
-  sfn.commandCalls(SendTaskSuccessCommand).map((c) => ({
-    token: c.args[0].input.taskToken,
-    attempt: Attempt.parse(JSON.parse(c.args[0].input.output ?? 'null')),
-  }));
+  sfn.commandCalls(SendTaskSuccessCommand).map((c) => {
+    const run = RunState.parse(JSON.parse(c.args[0].input.output ?? 'null'));
+    return { token: c.args[0].input.taskToken, run, recorded: run.results.at(-1) };
+  });
+const logOf = async (logId: string | undefined) =>
+  new DynamoExecutionLogStore(table.doc, { tableName: table.tableName }).get(logId ?? '');
 const failures = () => sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
 
 function answerSfn() {
@@ -138,8 +143,15 @@ describe('script runner, pool mode', () => {
     // Assess
     const reported = successes();
     expect(reported.map((r) => r.token).sort()).toEqual(['token-a', 'token-b', 'token-c']);
-    for (const { attempt } of reported) {
-      expect(attempt).toMatchObject({ result: { status: 'passed', exitCode: 0, stdout: 'ran job-42\n' } });
+    for (const { run, recorded } of reported) {
+      // Recorded by the runner: the run moved on and its log is written (no hook left in the plan)
+      expect(run).toMatchObject({ current: null, pending: [] });
+      expect(recorded).toMatchObject({ status: 'passed', outcome: 'continued' });
+      expect(await logOf(recorded?.logId)).toMatchObject({
+        status: 'passed',
+        exitCode: 0,
+        stdout: 'ran job-42\n',
+      });
     }
     expect(deleted().sort()).toEqual(['rh-0', 'rh-1', 'rh-2']);
     expect(mostInFlight).toBeLessThanOrEqual(2);
@@ -183,7 +195,7 @@ describe('script runner, pool mode', () => {
     // Assess
     const [reported] = successes();
     expect(reported?.token).toBe('token-running');
-    expect(reported?.attempt).toMatchObject({ result: { status: 'passed', stdout: 'done\n' } });
+    expect(await logOf(reported?.recorded?.logId)).toMatchObject({ status: 'passed', stdout: 'done\n' });
     expect(deleted()).toEqual(['rh-0']);
     expect(waiting.map((m) => m.ReceiptHandle)).toEqual(['rh-late']);
     expect(pool.inFlight).toBe(0);

@@ -28,6 +28,7 @@ beforeAll(async () => {
   });
   deps = {
     runScript: (args) => tasks.runScript(args),
+    runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
     reporter: new StepFunctionsTaskReporter(sfnClient),
     log: recordingLogger().log,
   };

@@ -55,7 +55,7 @@ export function localTaskHandlers(
     [s.resolveEffectiveHooks]: invoke(handlers.resolveEffectiveHooks as Invoke, 'ResolveEffectiveHooks'),
     [s.runWebhook]: invoke(handlers.runWebhook as Invoke, 'RunWebhook'),
     [s.runScriptInPool]: (input) =>
-      handlers.runScript(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
+      handlers.runScriptAndRecord(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
     [s.runScriptInTask]: (input) =>
       handlers.runScript(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
     [s.recordExecution]: invoke(handlers.recordExecution as Invoke, 'RecordExecution'),
