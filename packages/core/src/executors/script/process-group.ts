@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CAPTURE_LIMIT_BYTES } from '../../domain';
@@ -42,14 +43,14 @@ const GROUP_EXIT_WAIT_MS = 1_000;
  * Rejects (StagehooksError) only when the process cannot be started.
  */
 export async function runProcessGroup(launch: ProcessLaunch): Promise<FinishedProcess> {
-  const stdin = await open(launch.stdinFile, 'r');
+  const stdin = openSync(launch.stdinFile, 'r');
   try {
-    const { finished, group, signalledAfterExit } = await watchProcessGroup(launch, stdin.fd);
+    const { finished, group, signalledAfterExit } = await watchProcessGroup(launch, stdin);
     // SIGKILL is delivered, not yet acted on: wait so callers (and tests) see the group gone.
     if (signalledAfterExit) await groupEnded(group);
     return finished;
   } finally {
-    await stdin.close();
+    closeSync(stdin);
   }
 }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { realpath, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -190,7 +191,13 @@ export class ProcessScriptRunner implements ScriptRunner {
       return finish(errorOutcome(error));
     } finally {
       // As root, this also removes what the script left in its home, whatever the modes it set.
-      if (folder !== null) await rm(folder.dir, { recursive: true, force: true }).catch(() => undefined);
+      if (folder !== null) {
+        try {
+          rmSync(folder.dir, { recursive: true, force: true });
+        } catch {
+          // Left for the OS's temp cleaning; the run's result stands.
+        }
+      }
     }
   }
 

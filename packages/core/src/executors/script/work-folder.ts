@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StagehooksError } from '../../errors';
 import { assertReachable, type ScriptUser } from './script-user';
@@ -19,6 +19,8 @@ const KEEP_OWNER = -1;
  * alone (0700, files 0600). With `user`, the script reads the files but can neither change nor replace
  * them: folder and files stay the runner's and are shared read-only through the script's group (0750,
  * 0640), and only `home` belongs to the script (0700). Removes what it created when it fails.
+ * Synchronous: a handful of small operations on a local folder, which take less than the thread pool's
+ * round trips would (about 1 ms a run).
  */
 export async function createWorkFolder(
   workRoot: string,
@@ -26,41 +28,51 @@ export async function createWorkFolder(
   options: { user: ScriptUser | null; home: boolean },
 ): Promise<WorkFolder> {
   const { user } = options;
-  const dir = await mkdtemp(join(workRoot, 'stagehooks-run-')).catch((error: unknown) => {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(workRoot, 'stagehooks-run-'));
+  } catch (error) {
     throw new StagehooksError(`could not create a work folder under ${workRoot}`, { cause: error });
-  });
+  }
   try {
     if (user !== null) await assertReachable(workRoot, user, 'the work root');
     for (const [name, content] of Object.entries(files)) {
       const file = join(dir, name);
-      await writeFile(file, content, { mode: 0o600 });
-      if (user !== null) await shareReadOnly(file, 0o640, user);
+      writeFileSync(file, content, { mode: 0o600 });
+      if (user !== null) shareReadOnly(file, 0o640, user);
     }
     const home = options.home ? join(dir, HOME_DIR) : null;
     if (home !== null) {
-      await mkdir(home, { mode: 0o700 });
-      if (user !== null) await giveTo(home, user);
+      mkdirSync(home, { mode: 0o700 });
+      if (user !== null) giveTo(home, user);
     }
     // Opened up last: until now nobody but the runner could even look in.
-    if (user !== null) await shareReadOnly(dir, 0o750, user);
+    if (user !== null) shareReadOnly(dir, 0o750, user);
     return { dir, home };
   } catch (error) {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {}
     throw error;
   }
 }
 
-async function shareReadOnly(path: string, mode: number, user: ScriptUser): Promise<void> {
-  await chown(path, KEEP_OWNER, user.gid).catch(cannotShare(path, user));
-  await chmod(path, mode).catch(cannotShare(path, user));
+function shareReadOnly(path: string, mode: number, user: ScriptUser): void {
+  try {
+    chownSync(path, KEEP_OWNER, user.gid);
+    chmodSync(path, mode);
+  } catch (error) {
+    throw cannotShare(path, user, error);
+  }
 }
 
-async function giveTo(path: string, user: ScriptUser): Promise<void> {
-  await chown(path, user.uid, user.gid).catch(cannotShare(path, user));
+function giveTo(path: string, user: ScriptUser): void {
+  try {
+    chownSync(path, user.uid, user.gid);
+  } catch (error) {
+    throw cannotShare(path, user, error);
+  }
 }
 
-const cannotShare = (path: string, user: ScriptUser) => (error: unknown) => {
-  throw new StagehooksError(`could not prepare ${path} for uid ${user.uid}, gid ${user.gid}`, {
-    cause: error,
-  });
-};
+const cannotShare = (path: string, user: ScriptUser, error: unknown) =>
+  new StagehooksError(`could not prepare ${path} for uid ${user.uid}, gid ${user.gid}`, { cause: error });
