@@ -105,7 +105,7 @@ describe('ProcessScriptRunner with runAs, sandbox none', () => {
       'work=$(dirname "$STAGEHOOKS_INPUT_FILE")',
       `printf '%s\\n' "$(cat)"`,
       'cat "$STAGEHOOKS_INPUT_FILE"; echo',
-      `grep -c 'work=.(dirname' "$0"`, // the script file is readable (its first line also sets the limits)
+      `grep -c '^ulimit .*; work=' "$0"`, // readable; its first line sets the limits, then the script's own
       `stat -c '%u:%g %a %n' "$work" "$0" "$STAGEHOOKS_INPUT_FILE" "$HOME" | sed "s#$work#WORK#"`,
       'touch "$work/extra" 2>/dev/null && echo created-in-work-folder',
       '{ echo x >> "$STAGEHOOKS_INPUT_FILE"; } 2>/dev/null && echo changed-input',
