@@ -527,8 +527,8 @@ export async function benchEngine(): Promise<boolean> {
         `  stage overhead = end to end - the hooks' own time. Own time: webhook = the receiver's handling`,
         '           time (request headers in -> response written); `true` / `pass` = 0, so a script overhead holds',
         '           the interpreter start (compare with the bare spawn).',
-        `  per-hook overhead = what each hook adds: (stage overhead x${HOOKS_PER_STAGE} - stage overhead x1) / ${HOOKS_PER_STAGE - 1}, at`,
-        '           the same percentile; the stage fixed cost (event in, claim, resolve, verdict) = x1 - per hook.',
+        `  per-hook overhead = what each hook adds: (stage overhead x${HOOKS_PER_STAGE} at p50/p99 - stage overhead x1 at p50) / ${HOOKS_PER_STAGE - 1};`,
+        '           the stage fixed cost (event in, claim, resolve, verdict) = x1 - per hook, at p50.',
         `  spread / hook = stage overhead x${HOOKS_PER_STAGE} / ${HOOKS_PER_STAGE} (fixed cost shared by ${HOOKS_PER_STAGE} hooks; the basis of earlier runs).`,
         '  executor / hook = the durationMs the executor measured and the log holds (whole ms);',
         '  outside executor / hook = (end to end - sum of durationMs) / hooks: orchestration and DynamoDB.',
@@ -563,13 +563,17 @@ export async function benchEngine(): Promise<boolean> {
         (section.results.get(variant)?.samples ?? []).map((s) => s.e2eMs - s.ownMs),
         q,
       );
-    /** What each further hook adds, at percentile q: the slope between one-hook and five-hook stages. */
+    /**
+     * What each further hook adds: (a five-hook stage's overhead - the one-hook stage's median) / 4, at
+     * percentile q of the five-hook stages. The median is the slope between the two medians; the tail is
+     * the five-hook stages' tail over the typical fixed cost (a difference of two p99s means nothing).
+     */
     const perHookP = (section: SectionResult, engine: 'engine' | 'direct', q: number) =>
       (stageOverheadP(section, `${engine} x${HOOKS_PER_STAGE}`, q) -
-        stageOverheadP(section, `${engine} x1`, q)) /
+        stageOverheadP(section, `${engine} x1`, 50)) /
       (HOOKS_PER_STAGE - 1);
-    const fixedP = (section: SectionResult, engine: 'engine' | 'direct', q: number) =>
-      stageOverheadP(section, `${engine} x1`, q) - perHookP(section, engine, q);
+    const fixedP = (section: SectionResult, engine: 'engine' | 'direct') =>
+      stageOverheadP(section, `${engine} x1`, 50) - perHookP(section, engine, 50);
     const five = `engine x${HOOKS_PER_STAGE}`;
     const fiveDirect = `direct x${HOOKS_PER_STAGE}`;
     const ratioRows = (['webhook', 'shell', 'python'] as const).map((type) => {
@@ -584,7 +588,7 @@ export async function benchEngine(): Promise<boolean> {
         hooks: type,
         'per hook p50: engine / direct': `${ms(e50)} / ${ms(d50)} = ${fixed(e50 / d50)}x`,
         'per hook p99: engine / direct': `${ms(e99)} / ${ms(d99)} = ${fixed(e99 / d99)}x`,
-        'stage fixed p50: engine / direct': `${ms(fixedP(section, 'engine', 50))} / ${ms(fixedP(section, 'direct', 50))}`,
+        'stage fixed p50: engine / direct': `${ms(fixedP(section, 'engine'))} / ${ms(fixedP(section, 'direct'))}`,
         'spread / hook p50: engine / direct': `${ms(overheadP(section, five, 50))} / ${ms(overheadP(section, fiveDirect, 50))} = ${fixed(overheadP(section, five, 50) / overheadP(section, fiveDirect, 50))}x`,
       };
     });
