@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecutionRecord, ExecutionStore } from '@stagehooks/local/step-functions';
@@ -89,5 +89,30 @@ describe('ExecutionStore', () => {
     expect(recovered?.raw.map((e) => e.type)).toEqual(['ExecutionStarted', 'StateEntered', 'StateExited']);
     expect(recovered?.raw.at(-1)?.state?.output).toEqual({ run: { index: 1 } });
     expect(recovered?.calls).toEqual([{ ...r.calls[0] }]);
+  });
+
+  it('writes each state data once: the next state's input and a Choice's output are the same object', async () => {
+    // Prepare: data flowing through a Task and a Choice, as the emulator passes it on
+    const store = new ExecutionStore(dir);
+    const r = record('flowing', 'RUNNING');
+    store.add(r);
+    const before = { run: { index: 0 }, filler: 'x'.repeat(10_000) };
+    const after = { run: { index: 1 }, filler: 'y'.repeat(10_000) };
+    const at = Date.now();
+    r.raw.push(
+      { type: 'StateEntered', timestamp: at, state: { name: 'RunWebhook', type: 'Task', input: before } },
+      { type: 'StateExited', timestamp: at, state: { name: 'RunWebhook', type: 'Task', output: after } },
+      { type: 'StateEntered', timestamp: at, state: { name: 'NextHook?', type: 'Choice', input: after } },
+      { type: 'StateExited', timestamp: at, state: { name: 'NextHook?', type: 'Choice', output: after } },
+    );
+
+    // Act
+    store.changed(r);
+    const journal = await readFile(join(dir, 'flowing.jsonl'), 'utf8');
+    const restarted = new ExecutionStore(dir);
+
+    // Assess: two of the four data written, all four read back
+    expect(journal.length).toBeLessThan(25_000);
+    expect(restarted.get(r.executionArn)?.raw).toEqual(r.raw);
   });
 });

@@ -50,7 +50,11 @@ const RETAINED_FINISHED = 200;
  */
 type JournalLine =
   | { header: Omit<ExecutionRecord, 'raw' | 'calls'> }
-  | { event: RawEvent }
+  /**
+   * `same`: the state data is the one written last (a state's input is the output of the state before
+   * it, and a Choice passes its input on): written once, not once per event.
+   */
+  | { event: RawEvent; same?: 'input' | 'output' }
   | { call: TaskCall; at: number }
   | { end: Pick<ExecutionRecord, 'status' | 'stopDate' | 'output' | 'error' | 'cause'> };
 
@@ -60,6 +64,8 @@ interface Written {
   events: number;
   /** How many calls, in order, are written (each once it ended; the machine runs one at a time). */
   calls: number;
+  /** The state data the last event line carried, by reference. */
+  lastData?: unknown;
 }
 
 /**
@@ -131,7 +137,7 @@ export class ExecutionStore {
     if (!written) return;
     const lines: JournalLine[] = [];
     for (; written.events < record.raw.length; written.events++) {
-      lines.push({ event: record.raw[written.events] as RawEvent });
+      lines.push(journalLine(record.raw[written.events] as RawEvent, written));
     }
     for (; written.calls < record.calls.length; written.calls++) {
       const call = record.calls[written.calls] as TaskCall;
@@ -172,6 +178,20 @@ export class ExecutionStore {
   }
 }
 
+/** An event's line, its state data left out when it is the data written last (the same object). */
+function journalLine(event: RawEvent, written: Written): JournalLine {
+  const state = event.state;
+  if (!state) return { event };
+  const key = event.type === 'StateEntered' ? 'input' : event.type === 'StateExited' ? 'output' : undefined;
+  if (key === undefined || !(key in state)) return { event };
+  const data = state[key];
+  const same = written.lastData !== undefined && data === written.lastData;
+  written.lastData = data;
+  if (!same) return { event };
+  const { [key]: _data, ...rest } = state;
+  return { event: { ...event, state: rest }, same: key };
+}
+
 /**
  * An execution from its journal (or from a whole-record `.json` file of an earlier version). A line cut
  * short by a crash mid-write is the last one, and is left out.
@@ -186,6 +206,7 @@ function readRecord(file: string): ExecutionRecord | undefined {
   if (file.endsWith('.json')) return JSON.parse(text) as ExecutionRecord;
   if (!file.endsWith('.jsonl')) return undefined;
   let record: ExecutionRecord | undefined;
+  let lastData: unknown;
   for (const text_ of text.split('\n')) {
     if (!text_) continue;
     let line: JournalLine;
@@ -196,8 +217,15 @@ function readRecord(file: string): ExecutionRecord | undefined {
     }
     if ('header' in line) record = { ...line.header, raw: [], calls: [] };
     else if (!record) return undefined;
-    else if ('event' in line) record.raw.push(line.event);
-    else if ('call' in line) record.calls[line.at] = line.call;
+    else if ('event' in line) {
+      const { event } = line;
+      if (line.same && event.state) event.state[line.same] = lastData;
+      else if (event.type === 'StateEntered' && event.state && 'input' in event.state)
+        lastData = event.state.input;
+      else if (event.type === 'StateExited' && event.state && 'output' in event.state)
+        lastData = event.state.output;
+      record.raw.push(event);
+    } else if ('call' in line) record.calls[line.at] = line.call;
     else if ('end' in line) Object.assign(record, line.end);
   }
   return record;
