@@ -91,7 +91,7 @@ describe('ExecutionStore', () => {
     expect(recovered?.calls).toEqual([{ ...r.calls[0] }]);
   });
 
-  it('writes each state data once: the next state's input and a Choice's output are the same object', async () => {
+  it('writes each state data once: the input of the next state and the output of a Choice are the same object', async () => {
     // Prepare: data flowing through a Task and a Choice, as the emulator passes it on
     const store = new ExecutionStore(dir);
     const r = record('flowing', 'RUNNING');
