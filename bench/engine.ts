@@ -55,8 +55,8 @@ const HOOK_POINT = 'post_segment';
  * measured cycles after one warm-up cycle, or fewer when the cap is reached.
  */
 const LATENCY = {
-  webhook: { block: 10, cycles: 10, capSeconds: 35 },
-  shell: { block: 8, cycles: 5, capSeconds: 20 },
+  webhook: { block: 10, cycles: 20, capSeconds: 60 },
+  shell: { block: 8, cycles: 8, capSeconds: 30 },
   python: { block: 4, cycles: 3, capSeconds: 30 },
 } as const;
 /** Pause after each block: the engine's leftover work (end of execution, batched history write) ends. */
