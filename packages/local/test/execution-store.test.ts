@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecutionRecord, ExecutionStore } from '@stagehooks/local/step-functions';
@@ -114,5 +114,40 @@ describe('ExecutionStore', () => {
     // Assess: two of the four data written, all four read back
     expect(journal.length).toBeLessThan(25_000);
     expect(restarted.get(r.executionArn)?.raw).toEqual(r.raw);
+  });
+
+  it('turns the whole-record files of an earlier version into journals, running ones still running', async () => {
+    // Prepare: a folder as the previous version left it
+    const old = await mkdtemp(join(tmpdir(), 'stagehooks-executions-old-'));
+    const running = record('old-running', 'RUNNING');
+    const done = { ...record('old-done', 'SUCCEEDED'), output: '{"ok":true}', stopDate: Date.now() };
+    await writeFile(join(old, 'old-running.json'), JSON.stringify(running));
+    await writeFile(join(old, 'old-done.json'), JSON.stringify(done));
+
+    // Act: start, end the running one as recovery does, start again
+    const first = new ExecutionStore(old);
+    const recovered = first.get(running.executionArn) as ExecutionRecord;
+    recovered.raw.push({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'Local.Interrupted' });
+    recovered.status = 'FAILED';
+    first.changed(recovered, { now: true });
+    const second = new ExecutionStore(old);
+
+    // Assess
+    expect((await readdir(old)).sort()).toEqual(['old-done.jsonl', 'old-running.jsonl']);
+    expect(
+      second
+        .all()
+        .map((e) => [e.name, e.status])
+        .sort(),
+    ).toEqual([
+      ['old-done', 'SUCCEEDED'],
+      ['old-running', 'FAILED'],
+    ]);
+    expect(second.get(running.executionArn)?.raw.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'ExecutionFailed',
+    ]);
+    expect(second.get(done.executionArn)?.output).toBe('{"ok":true}');
+    await rm(old, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,14 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { RawEvent, TaskCall } from './history';
 
@@ -89,6 +99,8 @@ export class ExecutionStore {
     for (const file of readdirSync(dir)) {
       const record = readRecord(join(dir, file));
       if (!record) continue;
+      // A whole-record file of an earlier version becomes a journal, so later changes have one to go to.
+      if (file.endsWith('.json')) this.migrate(record, join(dir, file));
       this.summaries.set(record.executionArn, summaryOf(record));
       // Running ones stay whole: the start after a stop must end them.
       if (record.status === 'RUNNING') {
@@ -107,10 +119,7 @@ export class ExecutionStore {
     if (held || !this.dir) return held;
     const summary = this.summaries.get(executionArn);
     if (!summary) return undefined;
-    return (
-      readRecord(join(this.dir, `${summary.name}.jsonl`)) ??
-      readRecord(join(this.dir, `${summary.name}.json`))
-    );
+    return readRecord(join(this.dir, `${summary.name}.jsonl`));
   }
 
   all(): ExecutionSummary[] {
@@ -158,6 +167,21 @@ export class ExecutionStore {
   flush() {}
 
   async settled() {}
+
+  private migrate(record: ExecutionRecord, file: string) {
+    const { raw, calls, ...header } = record;
+    const lines: JournalLine[] = [
+      { header: { ...header, status: 'RUNNING' } },
+      ...raw.map((event) => ({ event })),
+      ...calls.flatMap((call, at) => (call.endedAt === undefined ? [] : [{ call, at }])),
+    ];
+    const { status, stopDate, output, error, cause } = record;
+    if (status !== 'RUNNING') lines.push({ end: { status, stopDate, output, error, cause } });
+    const journal = `${file}l`;
+    writeFileSync(`${journal}.tmp`, lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    renameSync(`${journal}.tmp`, journal);
+    unlinkSync(file);
+  }
 
   private append(record: ExecutionRecord, lines: JournalLine[]) {
     const written = this.written.get(record.executionArn);
