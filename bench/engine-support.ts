@@ -194,7 +194,7 @@ export class DirectStage {
     const effective = await this.resolver.resolve(stage);
     const results: StageResult[] = [];
     // Logs go out as the engine writes them here: together, once, before the verdict.
-    const logs: Array<{ draft: ExecutionLogDraft; id: string }> = [];
+    const drafts: Array<{ draft: ExecutionLogDraft; id: string }> = [];
     let verdict: 'passed' | 'warned' = 'passed';
     for (const [index, { hook }] of effective.entries()) {
       const input = hookInputFor(
@@ -210,7 +210,7 @@ export class DirectStage {
       const outcome = outcomeOf(result.status, hook.failureMode);
       if (outcome === 'warned') verdict = 'warned';
       // Under the invocation id, as the engine does (deterministic, no new id minted).
-      logs.push({
+      drafts.push({
         draft: executionLogDraft(hook, input, result, { hookPoint: stage.hookPoint, executionId, outcome }),
         id: input.invocationId,
       });
@@ -223,7 +223,7 @@ export class DirectStage {
         logId: input.invocationId,
       });
     }
-    await this.logs.appendAll(logs);
+    await this.logs.appendAll(drafts);
     const put = await this.deps.bus.putEvents([
       {
         Source: 'stagehooks',

@@ -30,10 +30,9 @@ describe('ExecutionStore', () => {
       store.add(r);
       r.status = 'SUCCEEDED';
       r.output = JSON.stringify({ i });
-      store.changed(r, { now: true });
+      store.changed(r);
     }
     store.add(record('still-running', 'RUNNING'));
-    await store.settled();
 
     // Act
     const oldest = store.get(record('done-0', 'SUCCEEDED').executionArn);
@@ -129,7 +128,7 @@ describe('ExecutionStore', () => {
     const recovered = first.get(running.executionArn) as ExecutionRecord;
     recovered.raw.push({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'Local.Interrupted' });
     recovered.status = 'FAILED';
-    first.changed(recovered, { now: true });
+    first.changed(recovered);
     const second = new ExecutionStore(old);
 
     // Assess

@@ -124,7 +124,7 @@ export async function executeJob(
   };
   deps.log.info('script job started', fields);
   const work: Promise<JobOutcome> =
-    'run' in args
+    kind === 'pool'
       ? deps.runScriptAndRecord(args as RunHookArgs).then((run) => ({ run }))
       : deps.runScript(args).then((attempt) => ({ attempt }));
   const outcome = (await untilAborted(

@@ -92,6 +92,7 @@ export class ExecutionStore {
   /** Finished executions held whole in memory, oldest first. */
   private readonly finished = new Set<string>();
   private readonly written = new Map<string, Written>();
+  private closed = false;
 
   constructor(private readonly dir?: string) {
     if (!dir) return;
@@ -137,9 +138,9 @@ export class ExecutionStore {
   }
 
   /** Writes what happened since the last call: new events, started and ended calls, the end. */
-  changed(record: ExecutionRecord, _options: { now?: boolean } = {}) {
+  changed(record: ExecutionRecord) {
     this.summaries.set(record.executionArn, summaryOf(record));
-    if (!this.dir) return;
+    if (!this.dir || this.closed) return;
     this.records.set(record.executionArn, record);
     // Every running execution has a journal entry (from `add` or the start's load); a finished one is done.
     const written = this.written.get(record.executionArn);
@@ -163,10 +164,14 @@ export class ExecutionStore {
     }
   }
 
-  /** Nothing waits: every change is written when it is reported. Kept for callers that flush on stop. */
-  flush() {}
-
-  async settled() {}
+  /** Closes the journals still open (running executions stay RUNNING on disk, as after a crash). */
+  close() {
+    this.closed = true;
+    for (const written of this.written.values()) {
+      if (written.fd !== undefined) closeSync(written.fd);
+      written.fd = undefined;
+    }
+  }
 
   private migrate(record: ExecutionRecord, file: string) {
     const { raw, calls, ...header } = record;

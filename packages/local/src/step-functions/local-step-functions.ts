@@ -268,7 +268,7 @@ export class LocalStepFunctions {
       record.error = 'Local.Interrupted';
       record.cause = 'the local stack stopped while this execution was running; it was ended on restart';
       record.raw.push({ type: 'ExecutionFailed', timestamp: now, Error: record.error, Cause: record.cause });
-      this.store.changed(record, { now: true });
+      this.store.changed(record);
     }
     return interrupted;
   }
@@ -280,9 +280,8 @@ export class LocalStepFunctions {
   async close() {
     this.closing = true;
     for (const running of this.running.values()) running.abort();
-    // Queued writes land first, then whatever is still pending, so the newest version is last on disk.
-    await this.store.settled();
-    this.store.flush();
+    // Every change is on disk already (the journal is written as events happen).
+    this.store.close();
   }
 
   private run(machine: MachineEntry, record: ExecutionRecord, input: unknown) {
@@ -401,7 +400,7 @@ export class LocalStepFunctions {
         record.stopDate = Date.now();
         for (const token of tokens) this.tokens.delete(token);
         this.running.delete(record.executionArn);
-        this.store.changed(record, { now: true });
+        this.store.changed(record);
         return record;
       });
     this.running.set(record.executionArn, { abort: execution.abort, done, tokens });
