@@ -345,6 +345,7 @@ export async function benchEngine(): Promise<boolean> {
       scriptStore: new DirectoryScriptStore(config.dataDir.scripts),
       sandbox: config.scriptSandbox,
       venvsRoot: config.dataDir.venvs,
+      launcher: stack.scriptLauncher,
     });
     const direct = new DirectStage({
       client: directClient,

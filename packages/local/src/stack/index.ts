@@ -23,6 +23,8 @@ import { stageReachedPattern } from '@stagehooks/core/events';
 import {
   type ActiveScriptSandbox,
   DirectoryScriptStore,
+  inProcessLauncher,
+  type ProcessLauncher,
   ProcessScriptRunner,
   resolveScriptSandbox,
 } from '@stagehooks/core/executors/script';
@@ -36,6 +38,7 @@ import type { LocalConfig } from '../config';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local';
 import { localTaskHandlers } from '../engine';
 import { type EventEnvelope, LocalEventBus, STAGEHOOKS_BUS } from '../event-bus';
+import { ScriptLauncher } from '../script-launcher';
 import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
@@ -58,6 +61,8 @@ export interface LocalStack {
   bus: LocalEventBus;
   stateMachineArn: string;
   sandbox: ActiveScriptSandbox;
+  /** What starts script processes: the launcher process, or this process when it could not start. */
+  scriptLauncher: ProcessLauncher;
   /** Executions found running at start (the stack had stopped mid-stage) and ended. */
   interrupted: ExecutionRecord[];
   stop(): Promise<void>;
@@ -169,10 +174,19 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     cleanups.push(() => webhooks.close());
     const sandbox = resolveScriptSandbox(config.scriptSandbox);
     await mkdir(config.dataDir.scripts, { recursive: true });
+    const launcher = await ScriptLauncher.start(join(config.home, 'run')).catch((error: unknown) => {
+      console.warn(
+        `stagehooks: script processes are started from the stack's own process (slower): the script launcher could not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return null;
+    });
+    if (launcher !== null) cleanups.push(() => launcher.close());
+    const scriptLauncher = launcher ?? inProcessLauncher;
     const scripts = new ProcessScriptRunner({
       scriptStore: new DirectoryScriptStore(config.dataDir.scripts),
       sandbox: config.scriptSandbox,
       venvsRoot: config.dataDir.venvs,
+      launcher: scriptLauncher,
     });
     const tasks = new StageTasks({ registry, logs, reviews, claims, webhooks, scripts, events });
 
@@ -258,6 +272,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       bus,
       stateMachineArn,
       sandbox,
+      scriptLauncher,
       interrupted,
       stop,
     };

@@ -1,3 +1,11 @@
+export { type LauncherReply, type LauncherRequest, launcherEntry } from './launcher-protocol';
+export {
+  type CapturedOutput,
+  type FinishedProcess,
+  inProcessLauncher,
+  type ProcessLaunch,
+  type ProcessLauncher,
+} from './process-group';
 export {
   DEFAULT_SCRIPT_LIMITS,
   ProcessScriptRunner,

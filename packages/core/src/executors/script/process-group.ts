@@ -3,7 +3,6 @@ import { closeSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CAPTURE_LIMIT_BYTES } from '../../domain';
 import { StagehooksError } from '../../errors';
 import { BoundedCapture } from './output-capture';
 import type { ScriptUser } from './script-user';
@@ -19,16 +18,44 @@ export interface ProcessLaunch {
   /** Written to fd 3 and closed (bwrap reads its `--args` there). */
   fd3?: Buffer;
   timeoutMs: number;
+  /** Bytes kept of stdout and of stderr each. */
+  captureBytes: number;
   /** Who the process runs as (needs a root runner); null: the runner's own uid and gid. */
   user: ScriptUser | null;
 }
 
+/** What was kept of one output stream (see `BoundedCapture`). */
+export interface CapturedOutput {
+  text: string;
+  truncated: boolean;
+  /** The last non-empty line of everything written, when it fits in the kept tail. */
+  lastLine: string | null;
+}
+
+/** A run that ended: plain data, so a launcher process can send it back as it is. */
 export interface FinishedProcess {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
-  stdout: BoundedCapture;
-  stderr: BoundedCapture;
+  stdout: CapturedOutput;
+  stderr: CapturedOutput;
+}
+
+/**
+ * Starts process groups and waits for them: `inProcessLauncher` in the caller's own process; the
+ * local stack uses a small launcher process of its own instead (`fork` copies the page tables of the
+ * process that spawns, so from a large one every spawn costs milliseconds more).
+ */
+export interface ProcessLauncher {
+  /** Rejects (StagehooksError) only when the process cannot be started or its launcher is gone. */
+  run(launch: ProcessLaunch): Promise<FinishedProcess>;
+}
+
+export const inProcessLauncher: ProcessLauncher = { run: (launch) => runProcessGroup(launch) };
+
+export interface RunProcessGroupOptions {
+  /** Called once the process is started, with its pid (= its process group id). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** How long to wait for the pipes to close once the group is dead, in case something left the group (setsid). */
@@ -42,10 +69,13 @@ const GROUP_EXIT_WAIT_MS = 1_000;
  * `launch.user` too: only a root runner starts one, and root may signal any uid).
  * Rejects (StagehooksError) only when the process cannot be started.
  */
-export async function runProcessGroup(launch: ProcessLaunch): Promise<FinishedProcess> {
+export async function runProcessGroup(
+  launch: ProcessLaunch,
+  options: RunProcessGroupOptions = {},
+): Promise<FinishedProcess> {
   const stdin = openSync(launch.stdinFile, 'r');
   try {
-    const { finished, group, signalledAfterExit } = await watchProcessGroup(launch, stdin);
+    const { finished, group, signalledAfterExit } = await watchProcessGroup(launch, stdin, options);
     // SIGKILL is delivered, not yet acted on: wait so callers (and tests) see the group gone.
     if (signalledAfterExit) await groupEnded(group);
     return finished;
@@ -61,7 +91,11 @@ interface WatchedGroup {
   signalledAfterExit: boolean;
 }
 
-function watchProcessGroup(launch: ProcessLaunch, stdinFd: number): Promise<WatchedGroup> {
+function watchProcessGroup(
+  launch: ProcessLaunch,
+  stdinFd: number,
+  options: RunProcessGroupOptions,
+): Promise<WatchedGroup> {
   return new Promise<WatchedGroup>((resolve, reject) => {
     let child: ChildProcess;
     try {
@@ -79,8 +113,9 @@ function watchProcessGroup(launch: ProcessLaunch, stdinFd: number): Promise<Watc
       return;
     }
 
-    const stdout = new BoundedCapture(CAPTURE_LIMIT_BYTES);
-    const stderr = new BoundedCapture(CAPTURE_LIMIT_BYTES);
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    const stdout = new BoundedCapture(launch.captureBytes);
+    const stderr = new BoundedCapture(launch.captureBytes);
     child.stdout?.on('data', (chunk: Buffer) => stdout.write(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.write(chunk));
     const fd3 = child.stdio[3] as Writable | null | undefined;
@@ -129,12 +164,22 @@ function watchProcessGroup(launch: ProcessLaunch, stdinFd: number): Promise<Watc
       if (settled || exit === null || child.pid === undefined) return;
       settled = true;
       resolve({
-        finished: { exitCode: exit.code, signal: exit.signal, timedOut, stdout, stderr },
+        finished: {
+          exitCode: exit.code,
+          signal: exit.signal,
+          timedOut,
+          stdout: captured(stdout),
+          stderr: captured(stderr),
+        },
         group: child.pid,
         signalledAfterExit,
       });
     });
   });
+}
+
+function captured(capture: BoundedCapture): CapturedOutput {
+  return { text: capture.text(), truncated: capture.truncated, lastLine: capture.lastLine() ?? null };
 }
 
 /** Waits (bounded) until no live process is left in the group; zombies count as gone. Linux only. */

@@ -5,10 +5,15 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { type HookInput, parseOrThrow } from '../../domain';
+import { CAPTURE_LIMIT_BYTES, type HookInput, parseOrThrow } from '../../domain';
 import { StagehooksError } from '../../errors';
 import type { HookRunResult, ScriptHook, ScriptRunner } from '../index';
-import { type FinishedProcess, type ProcessLaunch, runProcessGroup } from './process-group';
+import {
+  type FinishedProcess,
+  inProcessLauncher,
+  type ProcessLaunch,
+  type ProcessLauncher,
+} from './process-group';
 import {
   type ActiveScriptSandbox,
   bubblewrapBaseArgs,
@@ -75,6 +80,8 @@ export interface ProcessScriptRunnerOptions {
    * Unset: scripts run as the runner's uid (in `bubblewrap`, 65534 inside mapped to it outside).
    */
   runAs?: ScriptUser;
+  /** What starts the processes (default: this process, `inProcessLauncher`). */
+  launcher?: ProcessLauncher;
 }
 
 type ScriptRunnerSettings = {
@@ -86,6 +93,7 @@ type ScriptRunnerSettings = {
   venvsRoot: string | null;
   workRoot: string;
   runAs: ScriptUser | null;
+  launcher: ProcessLauncher;
 };
 
 /** The one place defaults are applied. */
@@ -106,6 +114,7 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
     venvsRoot: options.venvsRoot ?? null,
     workRoot: options.workRoot ?? tmpdir(),
     runAs: options.runAs === undefined ? null : parseOrThrow(ScriptUser, options.runAs, 'script runAs'),
+    launcher: options.launcher ?? inProcessLauncher,
   };
 }
 
@@ -185,7 +194,9 @@ export class ProcessScriptRunner implements ScriptRunner {
         // The sandbox has its own writable /tmp.
         { user: this.settings.runAs, home: this.sandbox.mode === 'none' },
       );
-      const finished = await runProcessGroup(this.launch(hook, input, interpreter, folder, scriptFile));
+      const finished = await this.settings.launcher.run(
+        this.launch(hook, input, interpreter, folder, scriptFile),
+      );
       return finish(outcomeOf(finished, hook.config.timeoutSeconds, this.sandbox.mode === 'bubblewrap'));
     } catch (error) {
       return finish(errorOutcome(error));
@@ -325,6 +336,7 @@ export class ProcessScriptRunner implements ScriptRunner {
         cwd: home,
         stdinFile,
         timeoutMs,
+        captureBytes: CAPTURE_LIMIT_BYTES,
         user,
       };
     }
@@ -348,6 +360,7 @@ export class ProcessScriptRunner implements ScriptRunner {
       cwd: '/',
       stdinFile,
       timeoutMs,
+      captureBytes: CAPTURE_LIMIT_BYTES,
       user,
     };
   }
@@ -393,9 +406,9 @@ function rejectNulCharacters(hook: ScriptHook): void {
 }
 
 function outcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed: boolean): RunOutcome {
-  const stderr = finished.stderr.text();
+  const stderr = finished.stderr.text;
   const captured = {
-    stdout: finished.stdout.text(),
+    stdout: finished.stdout.text,
     stderr,
     truncated: finished.stdout.truncated || finished.stderr.truncated,
     responseStatus: null,
@@ -436,7 +449,7 @@ function outcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed:
       errorMessage: `exited with code ${exitCode} = 128 + ${signal}: the script or a command it ran was killed by ${signal}`,
     };
   }
-  const verdict = parseVerdict(finished.stdout.lastLine());
+  const verdict = parseVerdict(finished.stdout.lastLine);
   return {
     ...captured,
     status: verdict?.status ?? (exitCode === 0 ? 'passed' : 'failed'),
@@ -453,8 +466,8 @@ function signalOfExitCode(exitCode: number): string | undefined {
   return Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128)?.[0];
 }
 
-function parseVerdict(line: string | undefined): ScriptVerdict | undefined {
-  if (line === undefined || !line.startsWith('{')) return undefined;
+function parseVerdict(line: string | null): ScriptVerdict | undefined {
+  if (line === null || !line.startsWith('{')) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(line);
