@@ -115,6 +115,43 @@ describe('ExecutionStore', () => {
     expect(restarted.get(r.executionArn)?.raw).toEqual(r.raw);
   });
 
+  it('writes the run state a Task is called with, and the one it returns, once each', async () => {
+    // Prepare: a Task called with the state's run ("run.$": "$.run") whose result becomes the output's run
+    const store = new ExecutionStore(dir);
+    const r = record('calling', 'RUNNING');
+    store.add(r);
+    const input = { stage: { jobId: 'j' }, run: { index: 0, filler: 'x'.repeat(10_000) } };
+    const result = { index: 1, filler: 'y'.repeat(10_000) };
+    const at = Date.now();
+    r.raw.push({ type: 'StateEntered', timestamp: at, state: { name: 'RunWebhook', type: 'Task', input } });
+    store.changed(r);
+    r.calls.push({
+      state: 'RunWebhook',
+      resource: 'arn:x',
+      parameters: { stage: input.stage, index: 0, run: input.run },
+      timeoutSeconds: 90,
+      startedAt: at,
+      endedAt: at,
+      output: result,
+    });
+    store.changed(r);
+    r.raw.push({
+      type: 'StateExited',
+      timestamp: at,
+      state: { name: 'RunWebhook', type: 'Task', output: { stage: { jobId: 'j' }, run: result } },
+    });
+    store.changed(r);
+
+    // Act
+    const journal = await readFile(join(dir, 'calling.jsonl'), 'utf8');
+    const restarted = new ExecutionStore(dir).get(r.executionArn);
+
+    // Assess: each 10 KB run written once, and all of it read back
+    expect(journal.length).toBeLessThan(22_000);
+    expect(restarted?.raw).toEqual(r.raw);
+    expect(restarted?.calls).toEqual(r.calls);
+  });
+
   it('turns the whole-record files of an earlier version into journals, running ones still running', async () => {
     // Prepare: a folder as the previous version left it
     const old = await mkdtemp(join(tmpdir(), 'stagehooks-executions-old-'));

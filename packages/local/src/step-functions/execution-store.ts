@@ -64,8 +64,14 @@ type JournalLine =
    * `same`: the state data is the one written last (a state's input is the output of the state before
    * it, and a Choice passes its input on): written once, not once per event.
    */
-  | { event: RawEvent; same?: 'input' | 'output' }
-  | { call: TaskCall; at: number }
+  | {
+      event: RawEvent;
+      same?: 'input' | 'output';
+      /** The output's `fromCall` key is the output of the call written last (a Task's ResultPath). */
+      fromCall?: string;
+    }
+  /** `fromData`: these keys of the call's parameters are those of the state data written last. */
+  | { call: TaskCall; at: number; fromData?: string[] }
   | { end: Pick<ExecutionRecord, 'status' | 'stopDate' | 'output' | 'error' | 'cause'> };
 
 /** How much of a record its journal holds. */
@@ -76,6 +82,8 @@ interface Written {
   calls: number;
   /** The state data the last event line carried, by reference. */
   lastData?: unknown;
+  /** The output of the call written last, by reference. */
+  lastCallOutput?: unknown;
 }
 
 /**
@@ -152,7 +160,7 @@ export class ExecutionStore {
     for (; written.calls < record.calls.length; written.calls++) {
       const call = record.calls[written.calls] as TaskCall;
       if (call.endedAt === undefined) break;
-      lines.push({ call, at: written.calls });
+      lines.push(journalCall(call, written.calls, written));
     }
     const { status, stopDate, output, error, cause } = record;
     if (status !== 'RUNNING') lines.push({ end: { status, stopDate, output, error, cause } });
@@ -216,10 +224,36 @@ function journalLine(event: RawEvent, written: Written): JournalLine {
   const data = state[key];
   const same = written.lastData !== undefined && data === written.lastData;
   written.lastData = data;
-  if (!same) return { event };
+  if (!same) {
+    // A Task's output holds its call's output (ResultPath): written with the call, not again here.
+    const fromCall =
+      key === 'output' && isObject(data) && isObject(written.lastCallOutput)
+        ? Object.keys(data).find((name) => data[name] === written.lastCallOutput)
+        : undefined;
+    if (fromCall === undefined || !isObject(data)) return { event };
+    const { [fromCall]: _fromCall, ...output } = data;
+    return { event: { ...event, state: { ...state, output } }, fromCall };
+  }
   const { [key]: _data, ...rest } = state;
   return { event: { ...event, state: rest }, same: key };
 }
+
+/** A call's line: parameters taken whole from the state data (`"run.$": "$.run"`) are not written again. */
+function journalCall(call: TaskCall, at: number, written: Written): JournalLine {
+  written.lastCallOutput = call.output;
+  const { parameters } = call;
+  const data = written.lastData;
+  if (!isObject(parameters) || !isObject(data)) return { call, at };
+  const fromData = Object.keys(parameters).filter(
+    (name) => isObject(parameters[name]) && parameters[name] === data[name],
+  );
+  if (fromData.length === 0) return { call, at };
+  const rest = Object.fromEntries(Object.entries(parameters).filter(([name]) => !fromData.includes(name)));
+  return { call: { ...call, parameters: rest }, at, fromData };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * An execution from its journal (or from a whole-record `.json` file of an earlier version). A line cut
@@ -236,6 +270,7 @@ function readRecord(file: string): ExecutionRecord | undefined {
   if (!file.endsWith('.jsonl')) return undefined;
   let record: ExecutionRecord | undefined;
   let lastData: unknown;
+  let lastCallOutput: unknown;
   for (const text_ of text.split('\n')) {
     if (!text_) continue;
     let line: JournalLine;
@@ -248,14 +283,23 @@ function readRecord(file: string): ExecutionRecord | undefined {
     else if (!record) return undefined;
     else if ('event' in line) {
       const { event } = line;
+      if (line.fromCall && event.state && isObject(event.state.output)) {
+        event.state.output[line.fromCall] = lastCallOutput;
+      }
       if (line.same && event.state) event.state[line.same] = lastData;
       else if (event.type === 'StateEntered' && event.state && 'input' in event.state)
         lastData = event.state.input;
       else if (event.type === 'StateExited' && event.state && 'output' in event.state)
         lastData = event.state.output;
       record.raw.push(event);
-    } else if ('call' in line) record.calls[line.at] = line.call;
-    else if ('end' in line) Object.assign(record, line.end);
+    } else if ('call' in line) {
+      const { call } = line;
+      if (line.fromData && isObject(call.parameters) && isObject(lastData)) {
+        for (const name of line.fromData) call.parameters[name] = lastData[name];
+      }
+      lastCallOutput = call.output;
+      record.calls[line.at] = call;
+    } else if ('end' in line) Object.assign(record, line.end);
   }
   return record;
 }

@@ -455,6 +455,8 @@ function headerText(value: string | string[] | undefined): string | undefined {
 }
 
 function verdictOf(body: string): z.output<typeof WebhookVerdict> | undefined {
+  // Most receivers answer with no body or plain text: no JSON.parse (and its thrown SyntaxError) for those.
+  if (!body.trimStart().startsWith('{')) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(body);

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import '@stagehooks/local/step-functions';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { JSONPath } from 'jsonpath-plus';
+import { describe, expect, it } from 'vitest';
+
+// patches/aws-local-stepfunctions+3.0.0.patch walks plain paths itself instead of asking jsonpath-plus:
+// whatever the path, a state must see what jsonpath-plus would have answered.
+const input = {
+  run: {
+    blocked: false,
+    index: 0,
+    current: { type: 'webhook', isolation: null, name: 'notify' },
+    review: null,
+    pending: [],
+    results: [{ status: 'passed' }, { status: 'failed' }],
+    plan: { hooks: [[1, 2], [3]], count: 2 },
+  },
+  zero: 0,
+  nothing: null,
+  empty: '',
+  text: 'abc',
+  list: ['a', 'b'],
+  keyed: { '0': 'zero', 'a-b': 'dash' },
+  _under: { x1: true },
+};
+
+const paths = [
+  '$',
+  '$.run',
+  '$.run.blocked',
+  '$.run.index',
+  '$.run.current',
+  '$.run.current.type',
+  '$.run.current.isolation',
+  '$.run.results[1].status',
+  '$.run.plan.hooks[0][1]',
+  '$.zero',
+  '$.nothing',
+  '$.run.review',
+  '$.empty',
+  '$.list[1]',
+  '$._under.x1',
+  // Not walked: jsonpath-plus answers these, as before the patch.
+  '$.list.length',
+  "$.keyed['a-b']",
+  '$.run.results[*].status',
+  '$.keyed[0]',
+  '$.text.length',
+  '$..status',
+];
+
+const EXECUTION_ID = 'arn:aws:states:us-east-1:000000000000:execution:m:e';
+
+async function passState(parameters: Record<string, string>): Promise<Record<string, unknown>> {
+  const machine = new StateMachine(
+    { StartAt: 'Read', States: { Read: { Type: 'Pass', Parameters: parameters, End: true } } },
+    { validationOptions: { noValidate: true } },
+  );
+  const execution = machine.run(input, { context: { Execution: { Id: EXECUTION_ID } } });
+  return (await execution.result) as Record<string, unknown>;
+}
+
+describe('JSONPath in the patched emulator', () => {
+  it.each(paths)('reads %s as jsonpath-plus does', async (path) => {
+    // Act
+    const output = await passState({ 'value.$': path });
+
+    // Assess
+    expect(output.value).toEqual(JSONPath({ path, json: input, wrap: false }));
+  });
+
+  it.each([
+    '$.missing',
+    '$.run.current.missing',
+    '$.run.pending[0]',
+    '$.list.a',
+    '$.run.current.type.x',
+    '$.run.review.decision',
+  ])('fails a state whose path %s points to nothing, as before', async (path) => {
+    // Act
+    const run = passState({ 'value.$': path });
+
+    // Assess
+    expect(JSONPath({ path, json: input, wrap: false })).toBeUndefined();
+    await expect(run).rejects.toThrow(`Path expression '${path}' does not point to a value`);
+  });
+
+  it('reads the context object ($$) the same way', async () => {
+    // Act
+    const output = await passState({ 'id.$': '$$.Execution.Id', 'input.$': '$$.Execution.Input.run.index' });
+
+    // Assess
+    expect(output.id).toBe(EXECUTION_ID);
+    expect(output.input).toBe(0);
+  });
+
+  it('routes a Choice on the walked paths', async () => {
+    // Prepare
+    const machine = new StateMachine(
+      {
+        StartAt: 'Route',
+        States: {
+          Route: {
+            Type: 'Choice',
+            Choices: [
+              { Variable: '$.run.blocked', BooleanEquals: true, Next: 'Blocked' },
+              {
+                And: [
+                  { Variable: '$.run.current', IsNull: true },
+                  { Variable: '$.run.pending[0]', IsPresent: true },
+                ],
+                Next: 'Blocked',
+              },
+              { Variable: '$.run.current.type', StringEquals: 'webhook', Next: 'Webhook' },
+            ],
+            Default: 'Blocked',
+          },
+          Blocked: { Type: 'Pass', Result: 'blocked', End: true },
+          Webhook: { Type: 'Pass', Result: 'webhook', End: true },
+        },
+      },
+      { validationOptions: { noValidate: true } },
+    );
+
+    // Act
+    const routed = await machine.run(input).result;
+
+    // Assess
+    expect(routed).toBe('webhook');
+  });
+});
+
+describe('the emulator patch', () => {
+  it('is applied (npm ci runs patch-package as the postinstall step)', () => {
+    // Prepare
+    const file = fileURLToPath(import.meta.resolve('aws-local-stepfunctions'));
+
+    // Act
+    const source = readFileSync(file, 'utf8');
+
+    // Assess
+    expect(file).toMatch(/main\.node\.esm\.js$/);
+    expect(source).toContain('function simplePathQuery(path, json)');
+    expect(source).not.toContain(
+      'Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneJSON(v)]))',
+    );
+  });
+});
