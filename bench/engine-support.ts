@@ -22,6 +22,7 @@ import {
   type StageResult,
 } from '@stagehooks/core/engine';
 import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
+import type { ProcessLauncher } from '@stagehooks/core/executors/script';
 import { CachedResolver } from '@stagehooks/core/inheritance';
 import type { LocalEventBus } from '@stagehooks/local/event-bus';
 
@@ -270,6 +271,31 @@ export function bareSpawn(command: string, args: string[]): Promise<number> {
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}`));
     });
   });
+}
+
+/**
+ * The same spawn through a script launcher (the stack's: a process of its own, reached over IPC), as
+ * the script runner starts a script: own process group, stdin from a file, output captured.
+ */
+export async function launcherSpawn(
+  launcher: ProcessLauncher,
+  command: string,
+  args: string[],
+): Promise<number> {
+  const start = performance.now();
+  const finished = await launcher.run({
+    command,
+    args,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    cwd: '/',
+    stdinFile: '/dev/null',
+    timeoutMs: 10_000,
+    captureBytes: 64 * 1024,
+    user: null,
+  });
+  if (finished.exitCode !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited with ${finished.exitCode}`);
+  return performance.now() - start;
 }
 
 // ------------------------------------------------------------------------------------ machine share

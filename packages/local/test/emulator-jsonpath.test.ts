@@ -132,6 +132,39 @@ describe('JSONPath in the patched emulator', () => {
   });
 });
 
+describe('state input in the patched emulator', () => {
+  it('is left as it was by states that run no code, which no longer copy it first', async () => {
+    // Prepare: a Choice and a Pass whose ResultPath replaces part of its input
+    const machine = new StateMachine(
+      {
+        StartAt: 'Route',
+        States: {
+          Route: {
+            Type: 'Choice',
+            Choices: [{ Variable: '$.n', NumericEquals: 1, Next: 'Add' }],
+            Default: 'Add',
+          },
+          Add: { Type: 'Pass', Result: { replaced: true }, ResultPath: '$.inner.value', End: true },
+        },
+      },
+      { validationOptions: { noValidate: true } },
+    );
+    const given = { n: 1, inner: { value: 'old', kept: [1, 2] } };
+    const before = structuredClone(given);
+
+    // Act
+    const execution = machine.run(given);
+    const output = await execution.result;
+    const entered = [];
+    for await (const event of execution.eventLogs) if (event.type === 'StateEntered') entered.push(event);
+
+    // Assess
+    expect(output).toEqual({ n: 1, inner: { value: { replaced: true }, kept: [1, 2] } });
+    expect(given).toEqual(before);
+    for (const event of entered) expect((event as { state: { input: unknown } }).state.input).toEqual(before);
+  });
+});
+
 describe('the emulator patch', () => {
   it('is applied (npm ci runs patch-package as the postinstall step)', () => {
     // Prepare

@@ -81,7 +81,8 @@ export const DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 /** Above the longest hook budget (scripts: 900 s; webhooks: 60 s) so the hook's own timeout fires first. */
 const SCRIPT_TASK_TIMEOUT_SECONDS = 960;
 const WEBHOOK_TASK_TIMEOUT_SECONDS = 90;
-const LAMBDA_TASK_TIMEOUT_SECONDS = 30;
+/** A stage Lambda's run, and the function timeout its deployment gives it. */
+export const LAMBDA_TASK_TIMEOUT_SECONDS = 30;
 
 const placeholder = (name: DefinitionPlaceholder) => `\${${name}}`;
 

@@ -1,11 +1,16 @@
-import { stateNames, type TaskStateName } from '@stagehooks/core/engine';
+import { LAMBDA_TASK_TIMEOUT_SECONDS, stateNames, type TaskStateName } from '@stagehooks/core/engine';
 import type { StageHandlers } from '@stagehooks/functions/stage';
 import type { Context } from 'aws-lambda';
 import type { LocalEventBus, PutEventsEntry } from '../event-bus';
 import type { LocalTaskHandler } from '../step-functions/local-step-functions';
 
-/** Enough of a Lambda context for middy handlers called in-process. */
-function lambdaContext(functionName: string): Context {
+/**
+ * Enough of a Lambda context for middy handlers called in-process. The time left counts down from the
+ * Task state's TimeoutSeconds, as a Lambda's from its function timeout: middy ends a handler just
+ * before it runs out (a fixed figure would cut a 60 s webhook or a 15 min script at that figure).
+ */
+export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -15,7 +20,7 @@ function lambdaContext(functionName: string): Context {
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -25,8 +30,8 @@ function lambdaContext(functionName: string): Context {
 type Invoke = (event: never, context: Context) => Promise<unknown>;
 const invoke =
   (handler: Invoke, name: string): LocalTaskHandler =>
-  (input) =>
-    handler(input as never, lambdaContext(name));
+  (input, context) =>
+    handler(input as never, lambdaContext(name, context.timeoutSeconds));
 
 /** The job a script state sends its runner: from the SQS message body, or the ECS container's env. */
 function scriptJobOf(input: unknown): unknown {
@@ -54,16 +59,23 @@ export function localTaskHandlers(
     [s.validateAndClaim]: invoke(handlers.validateAndClaim as Invoke, 'ValidateAndClaim'),
     [s.resolveEffectiveHooks]: invoke(handlers.resolveEffectiveHooks as Invoke, 'ResolveEffectiveHooks'),
     [s.runWebhook]: invoke(handlers.runWebhook as Invoke, 'RunWebhook'),
-    [s.runScriptInPool]: (input) =>
-      handlers.runScriptAndRecord(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
-    [s.runScriptInTask]: (input) =>
-      handlers.runScript(scriptJobOf(input) as never, lambdaContext('ScriptRunner')),
+    [s.runScriptInPool]: (input, context) =>
+      handlers.runScriptAndRecord(
+        scriptJobOf(input) as never,
+        lambdaContext('ScriptRunner', context.timeoutSeconds),
+      ),
+    [s.runScriptInTask]: (input, context) =>
+      handlers.runScript(scriptJobOf(input) as never, lambdaContext('ScriptRunner', context.timeoutSeconds)),
     [s.recordExecution]: invoke(handlers.recordExecution as Invoke, 'RecordExecution'),
     [s.writeExecutionLogs]: invoke(handlers.writeExecutionLogs as Invoke, 'WriteExecutionLogs'),
     [s.flagForReview]: invoke(handlers.flagForReview as Invoke, 'FlagForReview'),
     [s.awaitReview]: async (input, context) => {
       const payload = (input as { Payload: { reviewId: string; taskToken: string } }).Payload;
-      const early = await handlers.awaitReview(payload as never, lambdaContext('AwaitReview'));
+      const early = await handlers.awaitReview(
+        payload as never,
+        // The state waits up to the review timeout; its Lambda only hands the review its token.
+        lambdaContext('AwaitReview', LAMBDA_TASK_TIMEOUT_SECONDS),
+      );
       return early ?? context.waitForTaskToken(payload.taskToken);
     },
     [s.applyReviewDecision]: invoke(handlers.applyReviewDecision as Invoke, 'ApplyReviewDecision'),

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StagehooksError } from '@stagehooks/core/errors';
 import {
@@ -18,9 +19,10 @@ const START_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
 interface PendingRun {
+  launch: ProcessLaunch;
   resolve: (finished: FinishedProcess) => void;
   reject: (error: Error) => void;
-  /** The run's process group, once started. */
+  /** The run's process group, once the launcher reported it. */
   group?: number;
 }
 
@@ -77,7 +79,7 @@ export class ScriptLauncher implements ProcessLauncher {
     const child = await this.#launcher();
     const id = this.#nextId++;
     return new Promise<FinishedProcess>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { launch, resolve, reject });
       const request: LauncherRequest = { type: 'run', id, launch };
       child.send(request, (error) => {
         if (error) this.#settle(id)?.reject(launcherGone(`could not reach it (${error.message})`));
@@ -155,13 +157,18 @@ export class ScriptLauncher implements ProcessLauncher {
     return run;
   }
 
-  /** The launcher is gone: what it ran must not go on unobserved (no timeout would stop it). */
+  /**
+   * The launcher is gone: what it ran must not go on unobserved (no timeout would stop it). A run's
+   * group is the one the launcher reported, or, if it died between starting the run and reporting it,
+   * the groups whose leader names the run's work folder on its command line.
+   */
   #failAll(reason: string): void {
     for (const [id, run] of this.#pending) {
       this.#pending.delete(id);
-      if (run.group !== undefined) {
+      const groups = run.group !== undefined ? [run.group] : groupsNaming(dirname(run.launch.stdinFile));
+      for (const group of groups) {
         try {
-          process.kill(-run.group, 'SIGKILL');
+          process.kill(-group, 'SIGKILL');
         } catch {
           // already gone
         }
@@ -169,6 +176,31 @@ export class ScriptLauncher implements ProcessLauncher {
       run.reject(launcherGone(reason));
     }
   }
+}
+
+/** Process groups led by a process whose command line has an argument within `folder`. Linux only. */
+function groupsNaming(folder: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const groups: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!args.some((arg) => arg === folder || arg.startsWith(`${folder}/`))) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, pgrp, ...
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (group === Number(entry)) groups.push(group);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return groups;
 }
 
 const launcherGone = (reason: string) => new StagehooksError(`the script launcher failed: ${reason}`);

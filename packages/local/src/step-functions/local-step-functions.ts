@@ -15,6 +15,8 @@ export const LOCAL_ACCOUNT = '000000000000';
 
 export interface TaskContext {
   executionArn: string;
+  /** The Task state's TimeoutSeconds: on AWS also what its Lambda function is given to run. */
+  timeoutSeconds: number;
   /** Resolves with the output of SendTaskSuccess for this token, rejects on SendTaskFailure or stop. */
   waitForTaskToken(token: string): Promise<unknown>;
 }
@@ -286,7 +288,7 @@ export class LocalStepFunctions {
 
   private run(machine: MachineEntry, record: ExecutionRecord, input: unknown) {
     const tokens = new Set<string>();
-    const context: TaskContext = {
+    const context: Omit<TaskContext, 'timeoutSeconds'> = {
       executionArn: record.executionArn,
       waitForTaskToken: (token) =>
         this.tokens.get(token)?.outcome ??
@@ -305,7 +307,7 @@ export class LocalStepFunctions {
           };
           record.calls.push(call); // synchronous: keeps the order of the emulator's own events
           try {
-            call.output = await handler(taskInput, context);
+            call.output = await handler(taskInput, { ...context, timeoutSeconds: call.timeoutSeconds });
             return call.output;
           } catch (error) {
             const err = error instanceof Error ? error : new Error(String(error));
