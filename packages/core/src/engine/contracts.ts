@@ -1,6 +1,9 @@
 /**
  * The JSON that flows between the stage state machine's states. Every handler parses its input with
- * these schemas: the same shapes on AWS (Lambda payloads) and locally (in-process calls).
+ * these schemas: the same shapes on AWS (Lambda payloads) and locally (in-process calls). Missing
+ * fields and wrong types fail the task (`StageTask.InvalidInput`); keys a schema does not know are
+ * dropped rather than refused, so a definition one version ahead (mid-deploy) does not fail a stage,
+ * and the parse, which runs on every hook over the whole run state, stays cheap.
  */
 import { z } from 'zod';
 import {
@@ -17,7 +20,7 @@ import {
 } from '../domain';
 
 /** The validated stage event, as the rest of the machine sees it. */
-export const Stage = z.strictObject({
+export const Stage = z.object({
   eventId: z.string().min(1),
   hookPoint: HookPoint,
   jobId: JobId,
@@ -30,7 +33,7 @@ export const Stage = z.strictObject({
 export type Stage = z.output<typeof Stage>;
 
 /** One entry of the plan: just enough to route and record; executors load the hook by id and revision. */
-export const PlannedHook = z.strictObject({
+export const PlannedHook = z.object({
   id: z.string().min(1),
   name: z.string().min(1),
   type: HookType,
@@ -38,14 +41,14 @@ export const PlannedHook = z.strictObject({
   failureMode: FailureMode,
   /** Scripts only; null for webhooks. */
   isolation: z.enum(['pool', 'task']).nullable(),
-  source: z.strictObject({ scopeType: ScopeType, scopeId: z.string().nullable() }),
+  source: z.object({ scopeType: ScopeType, scopeId: z.string().nullable() }),
 });
 export type PlannedHook = z.output<typeof PlannedHook>;
 
-export const StagePlan = z.strictObject({ hooks: z.array(PlannedHook), count: z.int().min(0) });
+export const StagePlan = z.object({ hooks: z.array(PlannedHook), count: z.int().min(0) });
 export type StagePlan = z.output<typeof StagePlan>;
 
-export const StageResult = z.strictObject({
+export const StageResult = z.object({
   hookId: z.string(),
   name: z.string(),
   status: ExecutionStatus,
@@ -55,7 +58,7 @@ export const StageResult = z.strictObject({
 });
 export type StageResult = z.output<typeof StageResult>;
 
-export const ReviewSummary = z.strictObject({
+export const ReviewSummary = z.object({
   reviewId: z.string(),
   decision: ReviewDecision,
   by: z.string(),
@@ -63,7 +66,7 @@ export const ReviewSummary = z.strictObject({
 });
 export type ReviewSummary = z.output<typeof ReviewSummary>;
 
-export const HookRunResultShape = z.strictObject({
+export const HookRunResultShape = z.object({
   status: z.enum(['passed', 'failed', 'timed_out', 'error']),
   exitCode: z.int().nullable(),
   stdout: z.string().nullable(),
@@ -84,7 +87,7 @@ export const HookRunResultShape = z.strictObject({
  * without a wait are written together; until then they travel in the run state (which Step Functions
  * keeps). Neither the hook nor its input is kept: both follow from the plan, the stage and the position.
  */
-export const PendingLog = z.strictObject({
+export const PendingLog = z.object({
   /** The position in the plan: the hook is `plan.hooks[index]`. */
   index: z.int().min(0),
   hookRevision: z.int().min(1),
@@ -97,7 +100,7 @@ export const PendingLog = z.strictObject({
 export type PendingLog = z.output<typeof PendingLog>;
 
 /** The loop's state: the plan, where it is, what ran, and the verdict so far. */
-export const RunState = z.strictObject({
+export const RunState = z.object({
   plan: StagePlan,
   index: z.int().min(0),
   /** The hook at `index`, the next to run; null when none is left. */
@@ -133,21 +136,21 @@ export const initialRun = (): RunState => ({
   pending: [],
 });
 
-export const ClaimOutput = z.strictObject({
-  claim: z.strictObject({
+export const ClaimOutput = z.object({
+  claim: z.object({
     outcome: z.enum(['claimed', 'duplicate', 'rejected']),
-    reasons: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+    reasons: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
   stage: Stage.optional(),
   run: RunState.optional(),
 });
 export type ClaimOutput = z.output<typeof ClaimOutput>;
 
-export const ValidateAndClaimArgs = z.strictObject({ event: z.unknown(), executionId: z.string().min(1) });
-export const ResolveEffectiveHooksArgs = z.strictObject({ stage: Stage, run: RunState });
+export const ValidateAndClaimArgs = z.object({ event: z.unknown(), executionId: z.string().min(1) });
+export const ResolveEffectiveHooksArgs = z.object({ stage: Stage, run: RunState });
 
 /** What a script runner receives for a Fargate task of its own (RunScriptInTask). */
-export const HookTaskArgs = z.strictObject({
+export const HookTaskArgs = z.object({
   stage: Stage,
   hook: PlannedHook,
   index: z.int().min(0),
@@ -160,8 +163,8 @@ export type HookTaskArgs = z.output<typeof HookTaskArgs>;
  * not carried: RecordExecution rebuilds it (it is deterministic), which keeps the state small.
  */
 export const Attempt = z.union([
-  z.strictObject({ result: HookRunResultShape, hookRevision: z.int().min(1) }),
-  z.strictObject({ runnerError: z.strictObject({ error: z.string(), cause: z.string().nullable() }) }),
+  z.object({ result: HookRunResultShape, hookRevision: z.int().min(1) }),
+  z.object({ runnerError: z.object({ error: z.string(), cause: z.string().nullable() }) }),
 ]);
 export type Attempt = z.output<typeof Attempt>;
 
@@ -171,12 +174,12 @@ export type RunHookArgs = z.output<typeof RunHookArgs>;
 export const RecordExecutionArgs = HookTaskArgs.extend({ attempt: Attempt, run: RunState });
 export type RecordExecutionArgs = z.output<typeof RecordExecutionArgs>;
 /** What a step that pauses or ends the loop needs (FlagForReview, SkipRemainingHooks, WriteExecutionLogs). */
-export const RunStepArgs = z.strictObject({ stage: Stage, run: RunState, executionId: z.string().min(1) });
+export const RunStepArgs = z.object({ stage: Stage, run: RunState, executionId: z.string().min(1) });
 export type RunStepArgs = z.output<typeof RunStepArgs>;
-export const AwaitReviewArgs = z.strictObject({ reviewId: z.string().min(1), taskToken: z.string().min(1) });
-export const ApplyReviewDecisionArgs = z.strictObject({
+export const AwaitReviewArgs = z.object({ reviewId: z.string().min(1), taskToken: z.string().min(1) });
+export const ApplyReviewDecisionArgs = z.object({
   reviewId: z.string().min(1),
-  decision: z.strictObject({
+  decision: z.object({
     decision: z.enum(['approve', 'reject', 'expired']),
     by: z.string().min(1),
     comment: z.string().nullable().optional(),

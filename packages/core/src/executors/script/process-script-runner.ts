@@ -160,6 +160,8 @@ export class ProcessScriptRunner implements ScriptRunner {
   private readonly systemRoots: string[];
   /** Probed once per interpreter path; failures are not kept, so a venv created later is found. */
   private readonly pythons = new Map<string, Promise<ScriptInterpreter>>();
+  /** bash as found on PATH (a walk of every PATH folder), once found. */
+  private bash: ScriptInterpreter | undefined;
 
   constructor(options: ProcessScriptRunnerOptions = {}) {
     this.settings = scriptRunnerSettings(options);
@@ -245,9 +247,11 @@ export class ProcessScriptRunner implements ScriptRunner {
   }
 
   private resolveBash(): ScriptInterpreter {
+    if (this.bash) return this.bash;
     const executable = findExecutable(this.settings.bash, process.env.PATH ?? SCRIPT_PATH);
     if (executable === null) throw new StagehooksError(`bash interpreter "${this.settings.bash}" not found`);
-    return { executable, roots: [] };
+    this.bash = { executable, roots: [] };
+    return this.bash;
   }
 
   private async resolvePython(venv: string | undefined): Promise<ScriptInterpreter> {
