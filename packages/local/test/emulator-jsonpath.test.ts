@@ -176,6 +176,8 @@ describe('the emulator patch', () => {
     // Assess
     expect(file).toMatch(/main\.node\.esm\.js$/);
     expect(source).toContain('function simplePathQuery(path, json)');
+    expect(source).toContain('STATES_THAT_RUN_CODE.has(this.stateDefinition.Type)');
+    expect(source).not.toContain('new EventTarget()');
     expect(source).not.toContain(
       'Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneJSON(v)]))',
     );
