@@ -11,6 +11,7 @@ import {
   launcherEntry,
   type ProcessLaunch,
   type ProcessLauncher,
+  parseProcStat,
 } from '@stagehooks/core/executors/script';
 import { build } from 'esbuild';
 
@@ -192,9 +193,7 @@ function groupsNaming(folder: string): number[] {
     try {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (!args.some((arg) => arg === folder || arg.startsWith(`${folder}/`))) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state, ppid, pgrp, ...
-      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      const { group } = parseProcStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
       if (group === Number(entry)) groups.push(group);
     } catch {
       // exited while we looked

@@ -5,6 +5,7 @@ export {
   inProcessLauncher,
   type ProcessLaunch,
   type ProcessLauncher,
+  parseProcStat,
 } from './process-group';
 export {
   DEFAULT_SCRIPT_LIMITS,

@@ -199,15 +199,20 @@ async function liveMembers(group: number): Promise<number> {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state, ppid, pgrp, ...
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === group && state !== 'Z' && state !== 'X') live++;
+      const { state, group: member } = parseProcStat(await readFile(`/proc/${entry}/stat`, 'utf8'));
+      if (member === group && state !== 'Z' && state !== 'X') live++;
     } catch {
       // exited while we looked
     }
   }
   return live;
+}
+
+/** A process's state letter and process group, from the text of its `/proc/<pid>/stat`. */
+export function parseProcStat(stat: string): { state: string; group: number } {
+  // Fields after the parenthesised command name (which may hold spaces): state, ppid, pgrp, ...
+  const [state = '', , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state, group: Number(group) };
 }
 
 function cannotStart(command: string, error: unknown): StagehooksError {
