@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { JavaUnavailableError, startDynamoDbLocal } from '@stagehooks/local/dyna
 import { freePort } from '@test/free-port';
 import { hookCreate } from '@test/hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processesWith } from '../../core/test/executors/script-fixtures';
 
 let dir: string;
 beforeAll(async () => {
@@ -82,5 +84,41 @@ describe('startDynamoDbLocal', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('DynamoDB Local started by a process that dies', () => {
+  it('ends with it, even when it is killed outright: nothing keeps the port or the database', async () => {
+    // Prepare: a stack-like process that starts DynamoDB Local and is then killed with SIGKILL
+    const port = await freePort();
+    const starter = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { startDynamoDbLocal } from '@stagehooks/local/dynamodb-local';
+         await startDynamoDbLocal({ port: ${port} });
+         console.log('ready');`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      starter.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
+      starter.once('exit', (code) => reject(new Error(`the starter exited early (${code})`)));
+    });
+    const servers = () => processesWith(`-port\0${port}\0`);
+    expect(servers()).toHaveLength(1);
+
+    // Act
+    starter.kill('SIGKILL');
+
+    // Assess
+    const deadline = Date.now() + 15_000;
+    while (servers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(servers()).toEqual([]);
   });
 });

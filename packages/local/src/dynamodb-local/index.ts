@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { StagehooksError } from '@stagehooks/core/errors';
+import { findExecutable } from '@stagehooks/core/executors/script';
 
 export class JavaUnavailableError extends StagehooksError {
   override name = 'JavaUnavailableError';
@@ -117,9 +118,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const { jar, libDir } = bundledJar();
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  // With util-linux's setpriv (Linux), the server gets SIGTERM when the process that started it dies,
+  // even by SIGKILL: a crashed stack leaves no server holding the port and the database behind.
+  const setpriv = findExecutable('setpriv', process.env.PATH ?? '/usr/bin:/bin');
+  const command = setpriv === null ? java : setpriv;
   const child = spawn(
-    java,
+    command,
     [
+      ...(setpriv === null ? [] : ['--pdeathsig', 'TERM', '--', java]),
       `-Djava.library.path=${libDir}`,
       '-jar',
       jar,

@@ -13,6 +13,11 @@ export {
   type ProcessScriptRunnerOptions,
   ScriptLimits,
 } from './process-script-runner';
-export { type ActiveScriptSandbox, resolveScriptSandbox, type ScriptSandboxSetting } from './sandbox';
+export {
+  type ActiveScriptSandbox,
+  findExecutable,
+  resolveScriptSandbox,
+  type ScriptSandboxSetting,
+} from './sandbox';
 export { DirectoryScriptStore, type ScriptStore } from './script-store';
 export { ScriptUser } from './script-user';
