@@ -165,6 +165,54 @@ describe('state input in the patched emulator', () => {
   });
 });
 
+describe('state data copies in the patched emulator', () => {
+  it('keep a Pass state input as it was when States.JsonMerge merges into part of it', async () => {
+    // Prepare: JsonMerge writes into its first argument, a part of the state input
+    const machine = new StateMachine(
+      {
+        StartAt: 'Merge',
+        States: {
+          Merge: {
+            Type: 'Pass',
+            Parameters: { 'merged.$': 'States.JsonMerge($.a, $.b, false)' },
+            ResultPath: '$.out',
+            End: true,
+          },
+        },
+      },
+      { validationOptions: { noValidate: true } },
+    );
+
+    // Act
+    const output = await machine.run({ a: { x: 1 }, b: { y: 2 } }).result;
+
+    // Assess: as on AWS, the input's $.a is what it was
+    expect(output).toEqual({ a: { x: 1 }, b: { y: 2 }, out: { merged: { x: 1, y: 2 } } });
+  });
+
+  it('keep a "__proto__" key a key', async () => {
+    // Prepare: JSON.parse makes "__proto__" an own property
+    const given = JSON.parse('{"data": {"__proto__": {"polluted": true}, "plain": 1}}') as never;
+    const machine = new StateMachine(
+      {
+        StartAt: 'Work',
+        States: { Work: { Type: 'Task', Resource: 'arn:aws:lambda:::function:x', End: true } },
+      },
+      { validationOptions: { noValidate: true } },
+    );
+
+    // Act
+    const output = (await machine.run(given, {
+      overrides: { taskResourceLocalHandlers: { Work: async (input) => input } },
+    }).result) as { data: Record<string, unknown> };
+
+    // Assess
+    expect(Object.keys(output.data)).toEqual(['__proto__', 'plain']);
+    expect(Object.getPrototypeOf(output.data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('the emulator patch', () => {
   it('is applied (npm ci runs patch-package as the postinstall step)', () => {
     // Prepare

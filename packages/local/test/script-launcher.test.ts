@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CAPTURE_LIMIT_BYTES } from '@stagehooks/core/domain';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
-import { ScriptLauncher } from '@stagehooks/local/script-launcher';
+import { groupsNaming, ScriptLauncher } from '@stagehooks/local/script-launcher';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   hookInput,
@@ -157,11 +158,15 @@ describe('ScriptLauncher', () => {
     await until(() => processesWith(marker).length === 1);
     const [pid] = processesWith(join(scratch, 'closing', 'script-launcher.mjs'));
 
-    // Act
+    // Act: twice, as a stop path may
+    await Promise.all([own.close(), own.close()]);
     await own.close();
 
     // Assess
-    expect(await running).toMatchObject({ status: 'error' });
+    expect(await running).toMatchObject({
+      status: 'error',
+      errorMessage: 'the local stack stopped while the script ran; its process group was killed',
+    });
     expect(processesWith(marker)).toEqual([]);
     expect(isRunning(pid!)).toBe(false);
     const after = await runner.run(shellHook({ script: 'true' }), hookInput);
@@ -170,10 +175,6 @@ describe('ScriptLauncher', () => {
 
   it('reports a command it cannot start as the runner does in-process', async () => {
     // Act
-    const result = await new ProcessScriptRunner({ sandbox: 'none', bash: '/bin/bash', launcher }).run(
-      shellHook({ script: 'true' }),
-      { ...hookInput },
-    );
     const missingCwd = await launcher
       .run({
         command: '/bin/true',
@@ -188,10 +189,30 @@ describe('ScriptLauncher', () => {
       .catch((error: unknown) => error);
 
     // Assess
-    expect(result).toMatchObject({ status: 'passed' });
     expect(missingCwd).toBeInstanceOf(Error);
     expect((missingCwd as Error).message).toBe('could not start /bin/true');
     expect((missingCwd as Error).cause).toBeInstanceOf(Error);
     expect(((missingCwd as Error).cause as Error).message).toContain('ENOENT');
+  });
+
+  it('finds the groups of a run by its folder when the launcher died before reporting them', async () => {
+    // Prepare: a run's leader naming its folder, a process in its group that does not, another folder
+    const folder = mkdtempSync(join(scratch, 'stagehooks-run-'));
+    const other = mkdtempSync(join(scratch, 'stagehooks-run-'));
+    const marker = uniqueSleep();
+    writeFileSync(join(folder, 'hook.sh'), `sleep ${marker} &\nsleep ${marker}\n`);
+    writeFileSync(join(other, 'hook.sh'), `sleep ${marker}\n`);
+    const leader = spawn('bash', [join(folder, 'hook.sh')], { detached: true, stdio: 'ignore' });
+    const bystander = spawn('bash', [join(other, 'hook.sh')], { detached: true, stdio: 'ignore' });
+    await until(() => processesWith(marker).length === 3);
+
+    // Act
+    const found = groupsNaming(folder);
+
+    // Assess
+    expect(found).toEqual([leader.pid]);
+    expect(groupsNaming(join(scratch, 'nothing-here'))).toEqual([]);
+    for (const pid of [leader.pid!, bystander.pid!]) process.kill(-pid, 'SIGKILL');
+    await until(() => processesWith(marker).length === 0);
   });
 });

@@ -112,7 +112,7 @@ export const RunState = z.object({
   review: ReviewSummary.nullable(),
   /** The last recorded execution, for the review that a block opens. */
   last: z
-    .strictObject({
+    .object({
       logId: z.string(),
       hookId: z.string(),
       name: z.string(),

@@ -129,6 +129,8 @@ async function start(config: LocalConfig, options: { demo: boolean }, print: Pri
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // A closed terminal: the same orderly stop (the launcher, in the same group, ends its scripts itself).
+  process.once('SIGHUP', () => void shutdown('SIGHUP'));
 
   const rows = [
     ['admin API', `${stack.endpoints.api}  (OpenAPI: ${stack.endpoints.api}/openapi.json)`],

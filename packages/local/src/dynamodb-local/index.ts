@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -103,6 +103,22 @@ async function waitUntilServing(process: ChildProcess, port: number, timeoutMs: 
   );
 }
 
+let setprivProbe: string | null | undefined;
+
+/** `setpriv` when it is on PATH and knows `--pdeathsig` (util-linux 2.33 and later), else null. */
+function parentDeathSetpriv(): string | null {
+  if (setprivProbe !== undefined) return setprivProbe;
+  const found = findExecutable('setpriv', process.env.PATH ?? '/usr/bin:/bin');
+  try {
+    if (found !== null)
+      execFileSync(found, ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+    setprivProbe = found;
+  } catch {
+    setprivProbe = null;
+  }
+  return setprivProbe;
+}
+
 /**
  * Starts DynamoDB Local (shared database, so every region and credential sees the same tables).
  * DynamoDB Local has no option to choose its listen address: it listens on every interface.
@@ -120,7 +136,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   // With util-linux's setpriv (Linux), the server gets SIGTERM when the process that started it dies,
   // even by SIGKILL: a crashed stack leaves no server holding the port and the database behind.
-  const setpriv = findExecutable('setpriv', process.env.PATH ?? '/usr/bin:/bin');
+  const setpriv = parentDeathSetpriv();
   const command = setpriv === null ? java : setpriv;
   const child = spawn(
     command,

@@ -1,7 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { StagehooksError } from '@stagehooks/core/errors';
 import {
@@ -18,9 +19,13 @@ import { build } from 'esbuild';
 /** How long the launcher may take to start, and to exit once asked. */
 const START_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 5_000;
+/** After the launcher exited, how long its channel may take to deliver what it still held. */
+const CHANNEL_DRAIN_MS = 1_000;
 
 interface PendingRun {
   launch: ProcessLaunch;
+  /** The launcher process the run was sent to. */
+  launcher: ChildProcess;
   resolve: (finished: FinishedProcess) => void;
   reject: (error: Error) => void;
   /** The run's process group, once the launcher reported it. */
@@ -30,20 +35,22 @@ interface PendingRun {
 /**
  * Bundles the launcher (`@stagehooks/core` `launcher-process.ts`, a few KB: `runProcessGroup` and
  * nothing else) into `dir` for plain `node`: under the TypeScript loader it would weigh ~50 MB more,
- * which is what it is there to avoid.
+ * which is what it is there to avoid. Written under a name of its own, then renamed into place.
  */
 export async function bundleScriptLauncher(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const outfile = join(dir, 'script-launcher.mjs');
+  const written = `${outfile}.${process.pid}.tmp`;
   await build({
     entryPoints: [fileURLToPath(launcherEntry)],
-    outfile,
+    outfile: written,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     logLevel: 'silent',
   });
+  await rename(written, outfile);
   return outfile;
 }
 
@@ -62,7 +69,9 @@ export class ScriptLauncher implements ProcessLauncher {
   readonly #pending = new Map<number, PendingRun>();
   #child: Promise<ChildProcess> | undefined;
   #nextId = 0;
-  #closed = false;
+  #closing: Promise<void> | undefined;
+  /** Per launcher process: settles once it exited and its runs were ended. */
+  readonly #ended = new WeakMap<ChildProcess, Promise<void>>();
 
   private constructor(file: string) {
     this.#file = file;
@@ -76,11 +85,11 @@ export class ScriptLauncher implements ProcessLauncher {
   }
 
   async run(launch: ProcessLaunch): Promise<FinishedProcess> {
-    if (this.#closed) throw new StagehooksError('the script launcher is closed');
+    if (this.#closing) throw new StagehooksError('the script launcher is closed');
     const child = await this.#launcher();
     const id = this.#nextId++;
     return new Promise<FinishedProcess>((resolve, reject) => {
-      this.#pending.set(id, { launch, resolve, reject });
+      this.#pending.set(id, { launch, launcher: child, resolve, reject });
       const request: LauncherRequest = { type: 'run', id, launch };
       child.send(request, (error) => {
         if (error) this.#settle(id)?.reject(launcherGone(`could not reach it (${error.message})`));
@@ -89,15 +98,19 @@ export class ScriptLauncher implements ProcessLauncher {
   }
 
   /** Stops the launcher; scripts still running are killed and their runs end with an error. */
-  async close(): Promise<void> {
-    this.#closed = true;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     const child = await this.#child?.catch(() => undefined);
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const ended = this.#ended.get(child);
     // The launcher kills its groups and exits when its channel closes.
-    child.disconnect();
+    if (child.connected) child.disconnect();
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
-    await exited;
+    await ended;
     clearTimeout(timer);
   }
 
@@ -107,12 +120,18 @@ export class ScriptLauncher implements ProcessLauncher {
   }
 
   #fork(): Promise<ChildProcess> {
-    return new Promise<ChildProcess>((resolve, reject) => {
-      const child = fork(this.#file, [], {
-        execArgv: [],
-        serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+    const started = new Promise<ChildProcess>((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = fork(this.#file, [], {
+          execArgv: [],
+          serialization: 'advanced',
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+      } catch (error) {
+        reject(launcherGone(`it could not be started (${(error as Error).message})`));
+        return;
+      }
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
         reject(launcherGone(`it did not start within ${START_TIMEOUT_MS / 1000} s`));
@@ -123,18 +142,40 @@ export class ScriptLauncher implements ProcessLauncher {
           resolve(child);
         } else this.#onReply(message);
       });
-      child.once('error', (error) => {
+      child.on('error', (error) => {
         clearTimeout(timer);
-        this.#child = undefined;
         reject(launcherGone(`it could not be started (${error.message})`));
       });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        this.#child = undefined;
-        reject(launcherGone(`it exited (${signal ?? `code ${code}`}) before it was ready`));
-        this.#failAll(`it exited (${signal ?? `code ${code}`}) while the script ran`);
+      const exited = new Promise<string>((resolve) =>
+        child.once('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+      );
+      // Its runs end once its channel is closed too: every message it sent before dying is handled by
+      // then, so a run it reported finished just before stands.
+      const disconnected = new Promise<void>((resolve) => {
+        if (!child.connected) resolve();
+        child.once('disconnect', () => resolve());
       });
+      this.#ended.set(
+        child,
+        exited.then(async (how) => {
+          clearTimeout(timer);
+          reject(launcherGone(`it exited (${how}) before it was ready`));
+          await Promise.race([disconnected, sleep(CHANNEL_DRAIN_MS)]);
+          this.#failRunsOf(
+            child,
+            this.#closing
+              ? 'the local stack stopped while the script ran; its process group was killed'
+              : `it exited (${how}) while the script ran`,
+          );
+          if (this.#child === started) this.#child = undefined;
+        }),
+      );
     });
+    // A launcher that failed to start is not kept: the next run tries again.
+    started.catch(() => {
+      if (this.#child === started) this.#child = undefined;
+    });
+    return started;
   }
 
   #onReply(message: Exclude<LauncherReply, { type: 'ready' }>): void {
@@ -159,14 +200,20 @@ export class ScriptLauncher implements ProcessLauncher {
   }
 
   /**
-   * The launcher is gone: what it ran must not go on unobserved (no timeout would stop it). A run's
+   * A launcher is gone: what it ran must not go on unobserved (no timeout would stop it). A run's
    * group is the one the launcher reported, or, if it died between starting the run and reporting it,
-   * the groups whose leader names the run's work folder on its command line.
+   * the groups whose leader names the run's own folder (`launch.runFolder`) on its command line.
    */
-  #failAll(reason: string): void {
+  #failRunsOf(launcher: ChildProcess, reason: string): void {
     for (const [id, run] of this.#pending) {
+      if (run.launcher !== launcher) continue;
       this.#pending.delete(id);
-      const groups = run.group !== undefined ? [run.group] : groupsNaming(dirname(run.launch.stdinFile));
+      const groups =
+        run.group !== undefined
+          ? [run.group]
+          : run.launch.runFolder !== undefined
+            ? groupsNaming(run.launch.runFolder)
+            : [];
       for (const group of groups) {
         try {
           process.kill(-group, 'SIGKILL');
@@ -174,13 +221,13 @@ export class ScriptLauncher implements ProcessLauncher {
           // already gone
         }
       }
-      run.reject(launcherGone(reason));
+      run.reject(this.#closing ? new StagehooksError(reason) : launcherGone(reason));
     }
   }
 }
 
 /** Process groups led by a process whose command line has an argument within `folder`. Linux only. */
-function groupsNaming(folder: string): number[] {
+export function groupsNaming(folder: string): number[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

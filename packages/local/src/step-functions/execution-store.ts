@@ -231,8 +231,8 @@ function journalLine(event: RawEvent, written: Written): JournalLine {
         ? Object.keys(data).find((name) => data[name] === written.lastCallOutput)
         : undefined;
     if (fromCall === undefined || !isObject(data)) return { event };
-    const { [fromCall]: _fromCall, ...output } = data;
-    return { event: { ...event, state: { ...state, output } }, fromCall };
+    // The key stays where it is, with a stand-in the reader replaces: the output keeps its key order.
+    return { event: { ...event, state: { ...state, output: { ...data, [fromCall]: null } } }, fromCall };
   }
   const { [key]: _data, ...rest } = state;
   return { event: { ...event, state: rest }, same: key };
@@ -248,8 +248,10 @@ function journalCall(call: TaskCall, at: number, written: Written): JournalLine 
     (name) => isObject(parameters[name]) && parameters[name] === data[name],
   );
   if (fromData.length === 0) return { call, at };
-  const rest = Object.fromEntries(Object.entries(parameters).filter(([name]) => !fromData.includes(name)));
-  return { call: { ...call, parameters: rest }, at, fromData };
+  const stood = Object.fromEntries(
+    Object.entries(parameters).map(([name, value]) => [name, fromData.includes(name) ? null : value]),
+  );
+  return { call: { ...call, parameters: stood }, at, fromData };
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>

@@ -13,8 +13,9 @@ import { runProcessGroup } from './process-group';
 const running = new Set<number>();
 
 function reply(message: LauncherReply): void {
-  // After a disconnect there is nobody to tell: the groups are being killed and the process exits.
-  if (process.connected) process.send?.(message);
+  // After a disconnect there is nobody to tell: the groups are being killed and the process exits. A
+  // send that fails (the stack died as it was written) is the same case; 'disconnect' follows.
+  if (process.connected) process.send?.(message, undefined, undefined, () => undefined);
 }
 
 function launch({ id, launch }: LauncherRequest): void {
@@ -47,7 +48,8 @@ function launch({ id, launch }: LauncherRequest): void {
 process.on('message', (message: LauncherRequest) => {
   if (message?.type === 'run') launch(message);
 });
-function killAllAndExit(): never {
+/** Synchronous, so it also runs from 'exit', whatever ends the launcher (short of SIGKILL). */
+function killAll(): void {
   for (const group of running) {
     try {
       process.kill(-group, 'SIGKILL');
@@ -55,11 +57,18 @@ function killAllAndExit(): never {
       // already gone
     }
   }
+  running.clear();
+}
+
+function killAllAndExit(): never {
+  killAll();
   process.exit(0);
 }
 
+process.on('exit', killAll);
 process.on('disconnect', killAllAndExit);
 process.on('SIGTERM', killAllAndExit);
+process.on('SIGHUP', killAllAndExit);
 // Ctrl-C reaches the whole foreground group: the stack decides what happens to running scripts.
 process.on('SIGINT', () => undefined);
 reply({ type: 'ready' });

@@ -22,6 +22,11 @@ export interface ProcessLaunch {
   captureBytes: number;
   /** Who the process runs as (needs a root runner); null: the runner's own uid and gid. */
   user: ScriptUser | null;
+  /**
+   * A folder of this run alone that the command line names (the script runner's work folder): what
+   * finds the run's processes if a launcher dies before it reported them. Unset: not searched for.
+   */
+  runFolder?: string;
 }
 
 /** What was kept of one output stream (see `BoundedCapture`). */

@@ -342,6 +342,7 @@ export class ProcessScriptRunner implements ScriptRunner {
         timeoutMs,
         captureBytes: CAPTURE_LIMIT_BYTES,
         user,
+        runFolder: folder.dir,
       };
     }
     const env = scriptEnvironment(hook, input, {
@@ -366,6 +367,7 @@ export class ProcessScriptRunner implements ScriptRunner {
       timeoutMs,
       captureBytes: CAPTURE_LIMIT_BYTES,
       user,
+      runFolder: folder.dir,
     };
   }
 }
