@@ -23,6 +23,7 @@ import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@st
 import { executionLogDraft, type StageResult } from '@stagehooks/core/engine';
 import {
   DirectoryScriptStore,
+  findExecutable,
   ProcessScriptRunner,
   type ScriptSandboxSetting,
 } from '@stagehooks/core/executors/script';
@@ -471,9 +472,8 @@ export async function benchEngine(): Promise<boolean> {
       launcherTrue: [] as number[],
       launcherBash: [] as number[],
     };
-    const trueBin = (
-      await execFileAsync('bash', ['-c', 'command -v true'], { encoding: 'utf8' })
-    ).stdout.trim();
+    // The program, not bash's builtin (`command -v true` names the builtin).
+    const trueBin = findExecutable('true', process.env.PATH ?? '/usr/bin:/bin') ?? 'true';
     for (let i = 0; i < 10; i++) {
       await bareSpawn('true', []);
       await launcherSpawn(stack.scriptLauncher, trueBin, []);
