@@ -51,13 +51,17 @@ const paths = [
   '$..status',
 ];
 
+/** A machine of `definition`, unvalidated (these tests are about JSONPath, not the definition). */
+const machineOf = (definition: ConstructorParameters<typeof StateMachine>[0]) =>
+  new StateMachine(definition, { validationOptions: { noValidate: true } });
+
 const EXECUTION_ID = 'arn:aws:states:us-east-1:000000000000:execution:m:e';
 
 async function passState(parameters: Record<string, string>): Promise<Record<string, unknown>> {
-  const machine = new StateMachine(
-    { StartAt: 'Read', States: { Read: { Type: 'Pass', Parameters: parameters, End: true } } },
-    { validationOptions: { noValidate: true } },
-  );
+  const machine = machineOf({
+    StartAt: 'Read',
+    States: { Read: { Type: 'Pass', Parameters: parameters, End: true } },
+  });
   const execution = machine.run(input, { context: { Execution: { Id: EXECUTION_ID } } });
   return (await execution.result) as Record<string, unknown>;
 }
@@ -98,31 +102,28 @@ describe('JSONPath in the patched emulator', () => {
 
   it('routes a Choice on the walked paths', async () => {
     // Prepare
-    const machine = new StateMachine(
-      {
-        StartAt: 'Route',
-        States: {
-          Route: {
-            Type: 'Choice',
-            Choices: [
-              { Variable: '$.run.blocked', BooleanEquals: true, Next: 'Blocked' },
-              {
-                And: [
-                  { Variable: '$.run.current', IsNull: true },
-                  { Variable: '$.run.pending[0]', IsPresent: true },
-                ],
-                Next: 'Blocked',
-              },
-              { Variable: '$.run.current.type', StringEquals: 'webhook', Next: 'Webhook' },
-            ],
-            Default: 'Blocked',
-          },
-          Blocked: { Type: 'Pass', Result: 'blocked', End: true },
-          Webhook: { Type: 'Pass', Result: 'webhook', End: true },
+    const machine = machineOf({
+      StartAt: 'Route',
+      States: {
+        Route: {
+          Type: 'Choice',
+          Choices: [
+            { Variable: '$.run.blocked', BooleanEquals: true, Next: 'Blocked' },
+            {
+              And: [
+                { Variable: '$.run.current', IsNull: true },
+                { Variable: '$.run.pending[0]', IsPresent: true },
+              ],
+              Next: 'Blocked',
+            },
+            { Variable: '$.run.current.type', StringEquals: 'webhook', Next: 'Webhook' },
+          ],
+          Default: 'Blocked',
         },
+        Blocked: { Type: 'Pass', Result: 'blocked', End: true },
+        Webhook: { Type: 'Pass', Result: 'webhook', End: true },
       },
-      { validationOptions: { noValidate: true } },
-    );
+    });
 
     // Act
     const routed = await machine.run(input).result;
@@ -135,20 +136,17 @@ describe('JSONPath in the patched emulator', () => {
 describe('state input in the patched emulator', () => {
   it('is left as it was by states that run no code, which no longer copy it first', async () => {
     // Prepare: a Choice and a Pass whose ResultPath replaces part of its input
-    const machine = new StateMachine(
-      {
-        StartAt: 'Route',
-        States: {
-          Route: {
-            Type: 'Choice',
-            Choices: [{ Variable: '$.n', NumericEquals: 1, Next: 'Add' }],
-            Default: 'Add',
-          },
-          Add: { Type: 'Pass', Result: { replaced: true }, ResultPath: '$.inner.value', End: true },
+    const machine = machineOf({
+      StartAt: 'Route',
+      States: {
+        Route: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.n', NumericEquals: 1, Next: 'Add' }],
+          Default: 'Add',
         },
+        Add: { Type: 'Pass', Result: { replaced: true }, ResultPath: '$.inner.value', End: true },
       },
-      { validationOptions: { noValidate: true } },
-    );
+    });
     const given = { n: 1, inner: { value: 'old', kept: [1, 2] } };
     const before = structuredClone(given);
 
@@ -168,20 +166,17 @@ describe('state input in the patched emulator', () => {
 describe('state data copies in the patched emulator', () => {
   it('keep a Pass state input as it was when States.JsonMerge merges into part of it', async () => {
     // Prepare: JsonMerge writes into its first argument, a part of the state input
-    const machine = new StateMachine(
-      {
-        StartAt: 'Merge',
-        States: {
-          Merge: {
-            Type: 'Pass',
-            Parameters: { 'merged.$': 'States.JsonMerge($.a, $.b, false)' },
-            ResultPath: '$.out',
-            End: true,
-          },
+    const machine = machineOf({
+      StartAt: 'Merge',
+      States: {
+        Merge: {
+          Type: 'Pass',
+          Parameters: { 'merged.$': 'States.JsonMerge($.a, $.b, false)' },
+          ResultPath: '$.out',
+          End: true,
         },
       },
-      { validationOptions: { noValidate: true } },
-    );
+    });
 
     // Act
     const output = await machine.run({ a: { x: 1 }, b: { y: 2 } }).result;
@@ -193,13 +188,10 @@ describe('state data copies in the patched emulator', () => {
   it('keep a "__proto__" key a key', async () => {
     // Prepare: JSON.parse makes "__proto__" an own property
     const given = JSON.parse('{"data": {"__proto__": {"polluted": true}, "plain": 1}}') as never;
-    const machine = new StateMachine(
-      {
-        StartAt: 'Work',
-        States: { Work: { Type: 'Task', Resource: 'arn:aws:lambda:::function:x', End: true } },
-      },
-      { validationOptions: { noValidate: true } },
-    );
+    const machine = machineOf({
+      StartAt: 'Work',
+      States: { Work: { Type: 'Task', Resource: 'arn:aws:lambda:::function:x', End: true } },
+    });
 
     // Act
     const output = (await machine.run(given, {

@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AdminApiHandler } from '@stagehooks/functions/api';
 import { MAX_BODY_BYTES } from '@stagehooks/functions/api';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isLocalHost } from '../aws-endpoint';
+import { lambdaContext } from '../lambda-context';
 import type { LocalTokens } from './tokens';
+
+/** The admin API Lambda's timeout: API Gateway answers an integration within 30 s at most. */
+const ADMIN_API_TIMEOUT_SECONDS = 30;
 
 export const API_PREFIX = '/api';
 
@@ -45,23 +49,6 @@ function readBody(request: IncomingMessage): Promise<Buffer | 'too large'> {
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'stagehooks-admin-api',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:stagehooks-admin-api',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/stagehooks-admin-api',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /**
@@ -169,7 +156,10 @@ export function createApiServer(options: ApiServerOptions): Server {
         ...(body.length > 0 && { body: body.toString('utf8') }),
         isBase64Encoded: false,
       };
-      const result = await options.handler(event, lambdaContext());
+      const result = await options.handler(
+        event,
+        lambdaContext('stagehooks-admin-api', ADMIN_API_TIMEOUT_SECONDS),
+      );
       response.writeHead(result.statusCode, { ...result.headers, ...cors });
       response.end(result.body ?? '');
     })().catch((error: unknown) => {

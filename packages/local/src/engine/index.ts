@@ -2,30 +2,8 @@ import { LAMBDA_TASK_TIMEOUT_SECONDS, stateNames, type TaskStateName } from '@st
 import type { StageHandlers } from '@stagehooks/functions/stage';
 import type { Context } from 'aws-lambda';
 import type { LocalEventBus, PutEventsEntry } from '../event-bus';
+import { lambdaContext } from '../lambda-context';
 import type { LocalTaskHandler } from '../step-functions/local-step-functions';
-
-/**
- * Enough of a Lambda context for middy handlers called in-process. The time left counts down from the
- * Task state's TimeoutSeconds, as a Lambda's from its function timeout: middy ends a handler just
- * before it runs out (a fixed figure would cut a 60 s webhook or a 15 min script at that figure).
- */
-export function lambdaContext(functionName: string, timeoutSeconds: number): Context {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: crypto.randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 type Invoke = (event: never, context: Context) => Promise<unknown>;
 const invoke =
