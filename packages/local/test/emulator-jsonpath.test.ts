@@ -134,8 +134,8 @@ describe('JSONPath in the patched emulator', () => {
 });
 
 describe('state input in the patched emulator', () => {
-  it('is left as it was by states that run no code, which no longer copy it first', async () => {
-    // Prepare: a Choice and a Pass whose ResultPath replaces part of its input
+  it('is left as it was by a Choice (not copied) and a Pass whose ResultPath replaces part of it', async () => {
+    // Prepare
     const machine = machineOf({
       StartAt: 'Route',
       States: {
