@@ -532,7 +532,7 @@ export async function benchEngine(): Promise<boolean> {
         '           local endpoint) -> rule -> local Step Functions -> verdict "Stage Hooks Completed" on the bus.',
         '  direct = the same stage without the state machine, with the same adapters: validate, claim (PutItem),',
         '           resolve (the same cached resolver: one BatchGetItem of the generations), the same executor',
-        '           call per hook, the logs written together (TransactWriteItems), the verdict on the bus.',
+        '           call per hook, the logs written together (one BatchWriteItem), the verdict on the bus.',
         '  end to end: from the PutEvents call (engine) / the first line of work (direct) until an in-process',
         '           bus subscriber sees the verdict. Stages run one at a time; the next starts at the verdict.',
         `           Variants run in blocks of stages, rotating; after a block the engine's executions end and`,

@@ -30,7 +30,8 @@ export async function startTestStack(env: Record<string, string> = {}, home?: st
     STAGEHOOKS_DEMO: '0',
     ...env,
   });
-  const stack: LocalStack = await startLocalStack(config);
+  // Handlers get the state's own data (not a copy): every e2e stage checks that none changes it.
+  const stack: LocalStack = await startLocalStack(config, { freezeTaskInputs: true });
   const eventBridge = new EventBridgeClient({
     endpoint: stack.endpoints.aws,
     region: 'us-east-1',

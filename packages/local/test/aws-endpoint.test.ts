@@ -205,6 +205,39 @@ describe('Step Functions through the real SDK client', () => {
   });
 });
 
+describe('Task inputs', () => {
+  it('are frozen on request, so a handler that changes the state it was given fails', async () => {
+    // Prepare: one handler that writes into its input, one that only reads it
+    const checked = new LocalStepFunctions({ freezeTaskInputs: true });
+    const machine = (name: string, work: (input: { data: { n: number } }) => unknown) =>
+      checked.createStateMachine(name, definition, {
+        Work: async (input) => work(input as { data: { n: number } }),
+        Hold: async () => ({}),
+      });
+    const run = async (arn: string) =>
+      checked.whenDone(
+        checked.startExecution({ stateMachineArn: arn, input: JSON.stringify({ data: { n: 1 } }) })
+          .executionArn,
+      );
+
+    // Act
+    const changing = await run(
+      machine('changing', (input) => {
+        input.data.n = 2;
+        return input;
+      }),
+    );
+    const reading = await run(machine('reading', (input) => ({ n: input.data.n + 1 })));
+
+    // Assess
+    expect(changing.status).toBe('FAILED');
+    expect(changing.cause).toMatch(/read only property 'n'/);
+    expect(reading.status).toBe('SUCCEEDED');
+    expect(JSON.parse(reading.output ?? '{}')).toEqual({ n: 2 });
+    await checked.close();
+  });
+});
+
 describe('the endpoint itself', () => {
   it('refuses requests addressed to another host name (DNS rebinding)', async () => {
     const { hostname, port } = await (

@@ -205,6 +205,41 @@ describe('state data copies in the patched emulator', () => {
   });
 });
 
+describe('a Task state input in the patched emulator', () => {
+  /** The part of a Task's output that its ResultPath did not touch, beside the same part of its input. */
+  async function keptPart(readOnlyTaskInput: boolean) {
+    const machine = machineOf({
+      StartAt: 'Work',
+      States: {
+        Work: { Type: 'Task', Resource: 'arn:aws:lambda:::function:x', ResultPath: '$.result', End: true },
+      },
+    });
+    const execution = machine.run(
+      { kept: { list: [1, 2] } },
+      { overrides: { taskResourceLocalHandlers: { Work: async () => 'done' }, readOnlyTaskInput } },
+    );
+    const output = (await execution.result) as { kept: unknown; result: unknown };
+    let entered: { kept: unknown } | undefined;
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered')
+        entered = (event as { state: { input: { kept: unknown } } }).state.input;
+    }
+    return { output, input: entered?.kept };
+  }
+
+  it('is copied before its handler runs, unless the handlers promise to leave it as it is', async () => {
+    // Act
+    const copied = await keptPart(false);
+    const shared = await keptPart(true);
+
+    // Assess: the same output either way; with the promise, the untouched part is the input's own
+    for (const { output } of [copied, shared])
+      expect(output).toEqual({ kept: { list: [1, 2] }, result: 'done' });
+    expect(copied.output.kept).not.toBe(copied.input);
+    expect(shared.output.kept).toBe(shared.input);
+  });
+});
+
 describe('the emulator patch', () => {
   it('is applied (npm ci runs patch-package as the postinstall step)', () => {
     // Prepare
@@ -216,7 +251,8 @@ describe('the emulator patch', () => {
     // Assess
     expect(file).toMatch(/main\.node\.esm\.js$/);
     expect(source).toContain('function simplePathQuery(path, json)');
-    expect(source).toContain('STATES_THAT_RUN_CODE.has(this.stateDefinition.Type)');
+    expect(source).toContain('STATES_THAT_RUN_CODE.has(type)');
+    expect(source).toContain('readOnlyTaskInput === true');
     expect(source).not.toContain('new EventTarget()');
     expect(source).not.toContain(
       'Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneJSON(v)]))',

@@ -124,8 +124,19 @@ function lastStateData(record: ExecutionRecord): unknown {
   return last?.type === 'StateExited' ? last.state?.output : last?.state?.input;
 }
 
-/** Starts the embedded stack's components on this machine; `stop` takes them down in reverse order. */
-export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
+export interface LocalStackChecks {
+  /** Every Task input deep-frozen: a handler that changes its input (the state's data) fails. */
+  freezeTaskInputs?: boolean;
+}
+
+/**
+ * Starts the embedded stack's components on this machine; `stop` takes them down in reverse order.
+ * `checks` are for tests: stricter, slower.
+ */
+export async function startLocalStack(
+  config: LocalConfig,
+  checks: LocalStackChecks = {},
+): Promise<LocalStack> {
   const cleanups: Array<() => Promise<void> | void> = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -190,7 +201,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     const tasks = new StageTasks({ registry, logs, reviews, claims, webhooks, scripts, events });
 
-    const sfn = new LocalStepFunctions({ dataDir: config.dataDir.executions });
+    const sfn = new LocalStepFunctions({
+      dataDir: config.dataDir.executions,
+      freezeTaskInputs: checks.freezeTaskInputs ?? false,
+    });
     cleanups.push(() => sfn.close());
     const definition = substitutePlaceholders(
       stageStateMachineDefinition({ reviewTimeoutSeconds: config.reviewTimeoutSeconds }),

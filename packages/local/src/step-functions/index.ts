@@ -10,6 +10,7 @@ export {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   LocalStepFunctions,
+  type LocalStepFunctionsOptions,
   type LocalTaskHandler,
   type TaskContext,
 } from './local-step-functions';

@@ -21,7 +21,18 @@ export interface TaskContext {
   waitForTaskToken(token: string): Promise<unknown>;
 }
 
+/**
+ * A Task state's work. Its input is the state's own data (shared with the history), not a copy: a
+ * handler must never change it (`freezeTaskInputs` checks that).
+ */
 export type LocalTaskHandler = (input: unknown, context: TaskContext) => Promise<unknown>;
+
+export interface LocalStepFunctionsOptions {
+  /** Where executions are journaled; in memory only without one. */
+  dataDir?: string;
+  /** Deep-freezes every Task input, so a handler that changes its input fails (for tests). */
+  freezeTaskInputs?: boolean;
+}
 
 interface MachineEntry {
   name: string;
@@ -65,9 +76,11 @@ export class LocalStepFunctions {
   private readonly tokens = new Map<string, PendingToken>();
   private readonly store: ExecutionStore;
   private closing = false;
+  private readonly freezeTaskInputs: boolean;
 
-  constructor(options: { dataDir?: string } = {}) {
+  constructor(options: LocalStepFunctionsOptions = {}) {
     this.store = new ExecutionStore(options.dataDir);
+    this.freezeTaskInputs = options.freezeTaskInputs ?? false;
   }
 
   createStateMachine(name: string, definition: object, handlers: Record<string, LocalTaskHandler>): string {
@@ -306,6 +319,7 @@ export class LocalStepFunctions {
             startedAt: Date.now(),
           };
           record.calls.push(call); // synchronous: keeps the order of the emulator's own events
+          if (this.freezeTaskInputs) deepFreeze(taskInput);
           try {
             call.output = await handler(taskInput, { ...context, timeoutSeconds: call.timeoutSeconds });
             return call.output;
@@ -330,7 +344,8 @@ export class LocalStepFunctions {
         }),
     });
     const execution = machine.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: guarded as never },
+      // The state data is not copied for each Task: no handler changes its input (see LocalTaskHandler).
+      overrides: { taskResourceLocalHandlers: guarded as never, readOnlyTaskInput: true },
       context: {
         Execution: {
           Id: record.executionArn,
@@ -427,6 +442,12 @@ export class LocalStepFunctions {
       throw new StepFunctionsApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return record;
   }
+}
+
+function deepFreeze(value: unknown) {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
 }
 
 function paginate<T>(items: T[], maxResults = 100, nextToken?: string): { page: T[]; nextToken?: string } {
