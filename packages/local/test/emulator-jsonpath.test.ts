@@ -222,7 +222,7 @@ describe('a Task state input in the patched emulator', () => {
     let entered: { kept: unknown } | undefined;
     for await (const event of execution.eventLogs) {
       if (event.type === 'StateEntered')
-        entered = (event as { state: { input: { kept: unknown } } }).state.input;
+        entered = (event as unknown as { state: { input: { kept: unknown } } }).state.input;
     }
     return { output, input: entered?.kept };
   }
