@@ -1,5 +1,6 @@
 export * from './audit';
 export * from './event-envelope';
+export * from './exact-shape';
 export * from './execution-log';
 export * from './hook';
 export * from './hook-points';
