@@ -1,7 +1,17 @@
-import { stateNames } from '@stagehooks/core/engine';
-import type { StageHandlers } from '@stagehooks/functions/stage';
+import { readFile } from 'node:fs/promises';
+import type { EventEnvelope } from '@stagehooks/core/domain';
+import {
+  definitionPlaceholders,
+  type StageTaskDeps,
+  StageTasks,
+  stageStateMachineDefinition,
+  stateNames,
+  substitutePlaceholders,
+} from '@stagehooks/core/engine';
+import { createStageHandlers, type StageHandlers } from '@stagehooks/functions/stage';
 import { localTaskHandlers } from '@stagehooks/local/engine';
 import { LocalEventBus } from '@stagehooks/local/event-bus';
+import { LocalStepFunctions } from '@stagehooks/local/step-functions';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -51,5 +61,68 @@ describe('local task handlers', () => {
     // Assess
     expect(answer).toEqual({ left: expect.any(Number) });
     expect((answer as { left: number }).left).toBeLessThanOrEqual(30_000);
+  });
+});
+
+describe('the stage machine on the local emulator', () => {
+  it('ends a stage whose event cannot be claimed blocked, with a verdict, and runs no hook', async () => {
+    // Prepare: the real definition and handlers; the claim store fails with a fault no retry clears
+    const bus = new LocalEventBus();
+    const verdicts: EventEnvelope[] = [];
+    bus.subscribe((event) => {
+      if (event['detail-type'] === 'Stage Hooks Completed') verdicts.push(event);
+    });
+    const resolve = vi.fn();
+    const tasks = new StageTasks({
+      claims: {
+        claim: async () => {
+          throw new Error('the claims table is gone');
+        },
+      },
+      registry: { generations: resolve, hooksAt: resolve },
+    } as unknown as StageTaskDeps);
+    const sfn = new LocalStepFunctions({ freezeTaskInputs: true });
+    const definition = substitutePlaceholders(
+      stageStateMachineDefinition(),
+      Object.fromEntries(
+        definitionPlaceholders.map((name) => [
+          name,
+          name === 'EventBusName' ? 'stagehooks' : `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+        ]),
+      ) as never,
+    );
+    const arn = sfn.createStateMachine(
+      'stage',
+      definition,
+      localTaskHandlers(createStageHandlers(tasks), bus),
+    );
+    const event = JSON.parse(
+      await readFile(new URL('../../../test/events/stage-reached.json', import.meta.url), 'utf8'),
+    );
+
+    // Act
+    const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: JSON.stringify(event) });
+    const record = await sfn.whenDone(executionArn);
+
+    // Assess
+    expect(record.status).toBe('SUCCEEDED');
+    expect(verdicts.map((v) => v.detail)).toEqual([
+      {
+        jobId: 'job-42',
+        hookPoint: 'post_segment',
+        verdict: 'blocked',
+        executionId: executionArn,
+        results: [],
+        review: null,
+      },
+    ]);
+    expect(record.raw.filter((e) => e.type === 'StateEntered').map((e) => e.state?.name)).toEqual([
+      stateNames.validateAndClaim,
+      stateNames.claimFailed,
+      stateNames.emitVerdict,
+      stateNames.stageComplete,
+    ]);
+    expect(resolve).not.toHaveBeenCalled();
+    await sfn.close();
   });
 });

@@ -31,6 +31,7 @@ export type DefinitionPlaceholder = (typeof definitionPlaceholders)[number];
 /** State names as operators read them in the execution history; local handlers are keyed by them. */
 export const stateNames = {
   validateAndClaim: 'ValidateAndClaim',
+  claimFailed: 'ClaimFailed',
   claimed: 'Claimed?',
   alreadyHandled: 'AlreadyHandled',
   eventRejected: 'EventRejected',
@@ -141,8 +142,20 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Comment: 'Checks the stage event and claims its id, so a redelivered event runs nothing',
         Parameters: { 'event.$': '$', 'executionId.$': '$$.Execution.Id' },
         Retry: [storeRetry],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.claimError', Next: s.claimFailed }],
         Next: s.claimed,
       }),
+      [s.claimFailed]: {
+        Type: 'Pass',
+        Comment:
+          'The event could not be checked or claimed (see $.claimError): no hook ran, and the stage ends blocked so the pipeline is not left waiting',
+        Parameters: {
+          stage: { 'jobId.$': '$.detail.jobId', 'hookPoint.$': '$.detail.hookPoint' },
+          run: { verdict: 'blocked', results: [], review: null },
+          'claimError.$': '$.claimError',
+        },
+        Next: s.emitVerdict,
+      },
       [s.claimed]: {
         Type: 'Choice',
         Choices: [

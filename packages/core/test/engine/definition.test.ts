@@ -83,6 +83,18 @@ describe('the stage state machine definition', () => {
 });
 
 describe('failure paths', () => {
+  it('ends the stage blocked, with a verdict, when the event cannot be claimed', () => {
+    const all = Object.fromEntries(states()) as Record<string, State & { Parameters?: unknown }>;
+    expect(all[stateNames.validateAndClaim]?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.claimError', Next: stateNames.claimFailed },
+    ]);
+    expect(all[stateNames.claimFailed]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { run: { verdict: 'blocked', results: [], review: null } },
+      Next: stateNames.emitVerdict,
+    });
+  });
+
   it('ends the stage with a verdict when a step after the claim fails for good', () => {
     const all = Object.fromEntries(states()) as Record<
       string,
