@@ -35,6 +35,8 @@ import type { LocalEventBus } from '@stagehooks/local/event-bus';
  */
 export async function startWebhookReceiver() {
   const ownMs = new Map<string, number>();
+  /** Per job, when each request came in and when its response was written, in order. */
+  const calls = new Map<string, Array<{ start: number; end: number }>>();
   let requests = 0;
   const server: Server = createServer((request, response) => {
     const start = performance.now();
@@ -47,6 +49,10 @@ export async function startWebhookReceiver() {
       requests++;
       const jobId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { jobId?: string }).jobId ?? '';
       ownMs.set(jobId, (ownMs.get(jobId) ?? 0) + own);
+      const call = { start, end: start + own };
+      const jobCalls = calls.get(jobId);
+      if (jobCalls) jobCalls.push(call);
+      else calls.set(jobId, [call]);
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -64,6 +70,15 @@ export async function startWebhookReceiver() {
       const own = ownMs.get(jobId) ?? 0;
       ownMs.delete(jobId);
       return own;
+    },
+    /**
+     * For each of this job's calls after the first: from the response to the call before to this request
+     * (ms). Between a stage's hooks this is all orchestration, with no DynamoDB round trip in it.
+     */
+    takeGapsMs(jobId: string): number[] {
+      const jobCalls = calls.get(jobId) ?? [];
+      calls.delete(jobId);
+      return jobCalls.slice(1).map((call, i) => call.start - (jobCalls[i] as { end: number }).end);
     },
     close: () =>
       new Promise<void>((resolve) => {
