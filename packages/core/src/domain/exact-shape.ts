@@ -7,16 +7,17 @@ type Def = z.core.$ZodTypeDef & Record<string, unknown>;
 type CheckDef = { check: string } & Record<string, unknown>;
 
 /**
- * A quick yes for input that is exactly the schema's shape: every check passes, no key the schema does
- * not know, nothing zod would change. Then zod's output would be a copy of the input, so the input can
- * stand for it. A `false` only means "ask zod" (which names what is wrong). Undefined when the schema
- * uses something this does not model (unions, transforms, refinements, other formats), so zod parses
- * every input. Why: the stage contracts carry the whole run state into every step, and zod, which
- * allocates per field, parses it several times slower than these checks do.
+ * A quick yes for JSON data (what a Task state receives) that is exactly the schema's shape: every check
+ * passes, no key the schema does not know, nothing zod would change. Then zod's output would be a copy
+ * of the input, so the input can stand for it. A `false` only means "ask zod" (which names what is
+ * wrong). Undefined when the schema uses something this does not model (unions, transforms,
+ * refinements, string formats, recursion), so zod parses every input. Why: the stage contracts carry
+ * the whole run state into every step, and zod, which allocates per field, parses it several times
+ * slower than these checks do. Not for values JSON cannot hold (symbol keys, getters, sparse arrays).
  */
 export function exactShape(schema: z.ZodType): ShapeCheck | undefined {
   try {
-    return checkOf(schema._zod.def as Def);
+    return checkOf(schema, new Set());
   } catch (error) {
     if (error instanceof NotModelled) return undefined;
     throw error;
@@ -31,7 +32,16 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   return proto === Object.prototype || proto === null;
 };
 
-function checkOf(def: Def): ShapeCheck {
+/** `within`: the schemas being read, to give up on one that contains itself. */
+function checkOf(schema: z.ZodType, within: Set<z.ZodType>): ShapeCheck {
+  if (within.has(schema)) throw new NotModelled('a recursive schema');
+  within.add(schema);
+  const check = checkOfDef(schema, schema._zod.def as Def, within);
+  within.delete(schema);
+  return check;
+}
+
+function checkOfDef(schema: z.ZodType, def: Def, within: Set<z.ZodType>): ShapeCheck {
   switch (def.type) {
     case 'string':
       return stringCheck(def);
@@ -45,24 +55,23 @@ function checkOf(def: Def): ShapeCheck {
     case 'any':
       // Undefined is a JSON input's missing key: left to zod, which knows the field's optionality.
       return (value) => value !== undefined;
-    case 'enum': {
-      const values = new Set(Object.values(def.entries as Record<string, unknown>));
-      return (value) => values.has(value);
-    }
+    case 'enum':
     case 'literal': {
-      const values = new Set(def.values as unknown[]);
+      // zod's own list of what it accepts (a numeric TypeScript enum's entries also hold its names).
+      const values = (schema._zod as { values?: Set<unknown> }).values;
+      if (!values) throw new NotModelled(def.type);
       return (value) => values.has(value);
     }
     case 'nullable': {
-      const inner = checkOf((def.innerType as z.ZodType)._zod.def as Def);
+      const inner = checkOf(def.innerType as z.ZodType, within);
       return (value) => value === null || inner(value);
     }
     case 'array':
-      return arrayCheck(def);
+      return arrayCheck(def, within);
     case 'object':
-      return objectCheck(def);
+      return objectCheck(def, within);
     case 'record':
-      return recordCheck(def);
+      return recordCheck(def, within);
     default:
       throw new NotModelled(def.type);
   }
@@ -73,13 +82,21 @@ function checksOf(def: Def): CheckDef[] {
 }
 
 function stringCheck(def: Def): ShapeCheck {
+  // `z.email()`, `z.uuid()` and the like keep their format on the string schema itself.
+  if (def.check !== undefined || def.format !== undefined)
+    throw new NotModelled(`string ${String(def.format)}`);
   const tests: ShapeCheck[] = checksOf(def).map((check) => {
+    // zod counts code points; a code point is one or two UTF-16 units.
     if (check.check === 'min_length') {
       const minimum = check.minimum as number;
-      return (value) => (value as string).length >= minimum;
+      return (value) => {
+        const units = (value as string).length;
+        return units >= minimum * 2 || (units >= minimum && codePoints(value as string) >= minimum);
+      };
     }
     if (check.check === 'max_length') {
       const maximum = check.maximum as number;
+      // At most `maximum` units is at most `maximum` code points; a longer string is left to zod.
       return (value) => (value as string).length <= maximum;
     }
     if (check.check === 'string_format' && check.format === 'regex') {
@@ -114,18 +131,24 @@ function numberCheck(def: Def): ShapeCheck {
     tests.every((test) => test(value));
 }
 
-function arrayCheck(def: Def): ShapeCheck {
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+function arrayCheck(def: Def, within: Set<z.ZodType>): ShapeCheck {
   if (checksOf(def).length > 0) throw new NotModelled('array checks');
-  const element = checkOf((def.element as z.ZodType)._zod.def as Def);
+  const element = checkOf(def.element as z.ZodType, within);
   return (value) => Array.isArray(value) && value.every((item) => element(item));
 }
 
-function objectCheck(def: Def): ShapeCheck {
+function objectCheck(def: Def, within: Set<z.ZodType>): ShapeCheck {
   if (def.catchall !== undefined || checksOf(def).length > 0) throw new NotModelled('object catchall');
   const fields = Object.entries(def.shape as Record<string, z.ZodType>).map(([key, schema]) => {
     const fieldDef = schema._zod.def as Def;
     const optional = fieldDef.type === 'optional';
-    const check = checkOf(optional ? ((fieldDef.innerType as z.ZodType)._zod.def as Def) : fieldDef);
+    const check = checkOf(optional ? (fieldDef.innerType as z.ZodType) : schema, within);
     return { key, optional, check };
   });
   const known = new Set(fields.map((field) => field.key));
@@ -146,10 +169,10 @@ function objectCheck(def: Def): ShapeCheck {
   };
 }
 
-function recordCheck(def: Def): ShapeCheck {
+function recordCheck(def: Def, within: Set<z.ZodType>): ShapeCheck {
   const keyDef = (def.keyType as z.ZodType)._zod.def as Def;
   if (keyDef.type !== 'string' || checksOf(keyDef).length > 0) throw new NotModelled('record keys');
-  const check = checkOf((def.valueType as z.ZodType)._zod.def as Def);
+  const check = checkOf(def.valueType as z.ZodType, within);
   return (value) => {
     if (!isPlainObject(value)) return false;
     for (const key in value) {

@@ -1,5 +1,6 @@
 import { exactShape } from '@stagehooks/core/domain';
 import {
+  ApplyReviewDecisionArgs,
   AwaitReviewArgs,
   HookTaskArgs,
   RecordExecutionArgs,
@@ -81,6 +82,11 @@ const samples: Array<[string, z.ZodType, unknown]> = [
   ['ResolveEffectiveHooksArgs', ResolveEffectiveHooksArgs, { stage, run }],
   ['ValidateAndClaimArgs', ValidateAndClaimArgs, { event: { id: 'x', detail: { a: 1 } }, executionId }],
   ['AwaitReviewArgs', AwaitReviewArgs, { reviewId: 'review.e.0', taskToken: 'token' }],
+  [
+    'ApplyReviewDecisionArgs',
+    ApplyReviewDecisionArgs,
+    { reviewId: 'review.e.0', decision: { decision: 'approve', by: 'ana', comment: 'fine' }, run },
+  ],
 ];
 
 const replacements: unknown[] = [
@@ -88,11 +94,14 @@ const replacements: unknown[] = [
   null,
   '',
   'x',
+  '😀',
+  'a😀',
   0,
   -1,
   1.5,
   2 ** 53,
   Number.NaN,
+  Number.POSITIVE_INFINITY,
   true,
   {},
   [],
@@ -122,6 +131,31 @@ function* variants(value: unknown): Generator<unknown> {
 }
 
 describe('exactShape', () => {
+  it('counts a string by code points, as zod does', () => {
+    // Prepare
+    const schema = z.object({ code: z.string().min(2) });
+    const check = exactShape(schema) as (value: unknown) => boolean;
+
+    // Act + Assess: one emoji is two UTF-16 units but one code point
+    expect(check({ code: '😀' })).toBe(false);
+    expect(schema.safeParse({ code: '😀' }).success).toBe(false);
+    expect(check({ code: 'a😀' })).toBe(true);
+  });
+
+  it('takes the values of an enum from zod, not from the enum object', () => {
+    // Prepare: a numeric TypeScript enum's object also maps its values back to its names
+    enum Level {
+      Low = 0,
+      High = 1,
+    }
+    const check = exactShape(z.object({ level: z.enum(Level) })) as (value: unknown) => boolean;
+
+    // Act + Assess
+    expect(check({ level: 1 })).toBe(true);
+    expect(check({ level: Level.Low })).toBe(true);
+    expect(check({ level: 'High' })).toBe(false);
+  });
+
   it.each(samples)('says yes to a well-formed %s', (_name, schema, sample) => {
     // Act
     const check = exactShape(schema);
@@ -129,7 +163,7 @@ describe('exactShape', () => {
     // Assess
     expect(check).toBeDefined();
     expect(check?.(sample)).toBe(true);
-    expect(schema.parse(sample)).toEqual(sample);
+    expect(schema.parse(sample)).toStrictEqual(sample);
   });
 
   it.each(samples)(
@@ -149,7 +183,7 @@ describe('exactShape', () => {
         accepted++;
         const parsed = schema.safeParse(variant);
         expect(parsed.success, JSON.stringify(variant)).toBe(true);
-        expect(parsed.data).toEqual(variant);
+        expect(parsed.data).toStrictEqual(variant);
       }
       expect(refused).toBeGreaterThan(10);
       expect(accepted).toBeGreaterThan(0);
@@ -162,6 +196,14 @@ describe('exactShape', () => {
     expect(exactShape(z.object({ n: z.string().transform((s) => s.length) }))).toBeUndefined();
     expect(exactShape(z.object({ n: z.string().refine((s) => s.length > 2) }))).toBeUndefined();
     expect(exactShape(z.object({ n: z.string().email() }))).toBeUndefined();
+    expect(exactShape(z.object({ n: z.email() }))).toBeUndefined();
+    const Tree = z.object({
+      name: z.string(),
+      get children() {
+        return z.array(Tree);
+      },
+    });
+    expect(exactShape(Tree)).toBeUndefined();
     expect(exactShape(z.object({ n: z.number().default(1) }))).toBeUndefined();
     expect(exactShape(z.looseObject({ n: z.number() }))).toBeUndefined();
   });

@@ -444,10 +444,12 @@ export class LocalStepFunctions {
   }
 }
 
-function deepFreeze(value: unknown) {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+/** Freezes `value` and everything in it (an object frozen already may still hold unfrozen ones). */
+function deepFreeze(value: unknown, seen = new WeakSet<object>()) {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
   Object.freeze(value);
-  for (const child of Object.values(value)) deepFreeze(child);
+  for (const child of Object.values(value)) deepFreeze(child, seen);
 }
 
 function paginate<T>(items: T[], maxResults = 100, nextToken?: string): { page: T[]; nextToken?: string } {
