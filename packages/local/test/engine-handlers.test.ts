@@ -65,20 +65,19 @@ describe('local task handlers', () => {
 });
 
 describe('the stage machine on the local emulator', () => {
-  it('ends a stage whose event cannot be claimed blocked, with a verdict, and runs no hook', async () => {
-    // Prepare: the real definition and handlers; the claim store fails with a fault no retry clears
+  /** The real definition and handlers; the claim store and the rejection record fail with a fault no retry clears. */
+  function brokenClaims() {
     const bus = new LocalEventBus();
     const verdicts: EventEnvelope[] = [];
     bus.subscribe((event) => {
       if (event['detail-type'] === 'Stage Hooks Completed') verdicts.push(event);
     });
     const resolve = vi.fn();
+    const gone = async () => {
+      throw new Error('the claims table is gone');
+    };
     const tasks = new StageTasks({
-      claims: {
-        claim: async () => {
-          throw new Error('the claims table is gone');
-        },
-      },
+      claims: { claim: gone, recordRejection: gone },
       registry: { generations: resolve, hooksAt: resolve },
     } as unknown as StageTaskDeps);
     const sfn = new LocalStepFunctions({ freezeTaskInputs: true });
@@ -96,13 +95,21 @@ describe('the stage machine on the local emulator', () => {
       definition,
       localTaskHandlers(createStageHandlers(tasks), bus),
     );
-    const event = JSON.parse(
-      await readFile(new URL('../../../test/events/stage-reached.json', import.meta.url), 'utf8'),
-    );
+    const run = async (event: unknown) => {
+      const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: JSON.stringify(event) });
+      return { executionArn, record: await sfn.whenDone(executionArn) };
+    };
+    return { sfn, run, verdicts, resolve };
+  }
+  const stageReached = async () =>
+    JSON.parse(await readFile(new URL('../../../test/events/stage-reached.json', import.meta.url), 'utf8'));
+
+  it('ends a stage whose event cannot be claimed blocked, with a verdict, and runs no hook', async () => {
+    // Prepare
+    const { sfn, run, verdicts, resolve } = brokenClaims();
 
     // Act
-    const { executionArn } = sfn.startExecution({ stateMachineArn: arn, input: JSON.stringify(event) });
-    const record = await sfn.whenDone(executionArn);
+    const { executionArn, record } = await run(await stageReached());
 
     // Assess
     expect(record.status).toBe('SUCCEEDED');
@@ -119,10 +126,25 @@ describe('the stage machine on the local emulator', () => {
     expect(record.raw.filter((e) => e.type === 'StateEntered').map((e) => e.state?.name)).toEqual([
       stateNames.validateAndClaim,
       stateNames.claimFailed,
+      stateNames.endUnclaimedStage,
       stateNames.emitVerdict,
       stateNames.stageComplete,
     ]);
     expect(resolve).not.toHaveBeenCalled();
+    await sfn.close();
+  });
+
+  it('sends no verdict for an event that names no job, when it cannot be recorded as rejected either', async () => {
+    // Prepare: a malformed event (no jobId, an unknown hook point)
+    const { sfn, run, verdicts } = brokenClaims();
+    const event = { ...(await stageReached()), detail: { hookPoint: 'somewhere', projectId: 'p1' } };
+
+    // Act
+    const { record } = await run(event);
+
+    // Assess
+    expect(record).toMatchObject({ status: 'FAILED', error: 'StageEvent.NotClaimed' });
+    expect(verdicts).toEqual([]);
     await sfn.close();
   });
 });

@@ -7,6 +7,8 @@
  * stop later ones in the local emulator, while this loop stops the same way on both engines.
  */
 
+import { hookPoints } from '../domain';
+
 /** Every placeholder the definition uses; the infrastructure must supply each. */
 export const definitionPlaceholders = [
   'ValidateAndClaimFunctionArn',
@@ -32,6 +34,8 @@ export type DefinitionPlaceholder = (typeof definitionPlaceholders)[number];
 export const stateNames = {
   validateAndClaim: 'ValidateAndClaim',
   claimFailed: 'ClaimFailed',
+  endUnclaimedStage: 'EndUnclaimedStage',
+  eventNotClaimed: 'EventNotClaimed',
   claimed: 'Claimed?',
   alreadyHandled: 'AlreadyHandled',
   eventRejected: 'EventRejected',
@@ -146,15 +150,47 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Next: s.claimed,
       }),
       [s.claimFailed]: {
-        Type: 'Pass',
+        Type: 'Choice',
         Comment:
-          'The event could not be checked or claimed (see $.claimError): no hook ran, and the stage ends blocked so the pipeline is not left waiting',
+          'The event could not be checked or claimed (see $.claimError): no hook ran. If it names a job and a hook point, the stage ends blocked with a verdict',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.detail.jobId', IsPresent: true },
+              { Variable: '$.detail.jobId', IsString: true },
+              { Variable: '$.detail.hookPoint', IsPresent: true },
+              { Or: hookPoints.map((point) => ({ Variable: '$.detail.hookPoint', StringEquals: point })) },
+            ],
+            Next: s.endUnclaimedStage,
+          },
+        ],
+        Default: s.eventNotClaimed,
+      },
+      [s.endUnclaimedStage]: {
+        Type: 'Pass',
+        Comment: 'A blocked stage with no results, so the pipeline is not left waiting',
         Parameters: {
           stage: { 'jobId.$': '$.detail.jobId', 'hookPoint.$': '$.detail.hookPoint' },
-          run: { verdict: 'blocked', results: [], review: null },
+          run: {
+            plan: { hooks: [], count: 0 },
+            index: 0,
+            current: null,
+            results: [],
+            verdict: 'blocked',
+            blocked: true,
+            review: null,
+            last: null,
+            pending: [],
+          },
           'claimError.$': '$.claimError',
         },
         Next: s.emitVerdict,
+      },
+      [s.eventNotClaimed]: {
+        Type: 'Fail',
+        Error: 'StageEvent.NotClaimed',
+        Cause:
+          'The stage event could not be checked or claimed (see claimError in the ClaimFailed input) and names no job and hook point to send a verdict for',
       },
       [s.claimed]: {
         Type: 'Choice',

@@ -305,7 +305,7 @@ export class StageTasks {
       unknown
     >;
     const stage = Stage.safeParse(data.stage);
-    if (!stage.success) return undefined;
+    if (!stage.success) return this.concludeUnclaimed(data, executionId);
     let run = RunState.safeParse(data.run).data ?? initialRun();
     const reviewId = (data.review as { reviewId?: unknown } | undefined)?.reviewId;
     const args = { stage: stage.data, executionId };
@@ -328,6 +328,28 @@ export class StageTasks {
       executionId,
       results: run.results,
       review: run.review,
+      interrupted: true,
+    };
+    await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
+    return detail;
+  }
+
+  /**
+   * A stage stopped before its claim was through (or on its way to the verdict after a failed claim):
+   * no hook ran. A blocked verdict goes out if the event names a job and a hook point, else nothing can.
+   */
+  private async concludeUnclaimed(
+    data: Record<string, unknown>,
+    executionId: string,
+  ): Promise<StageVerdictDetail | undefined> {
+    const named = StageName.safeParse(data.stage ?? (data.detail as unknown));
+    if (!named.success) return undefined;
+    const detail: StageVerdictDetail = {
+      ...named.data,
+      verdict: 'blocked',
+      executionId,
+      results: [],
+      review: null,
       interrupted: true,
     };
     await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
@@ -490,6 +512,9 @@ export class StageTasks {
     );
   }
 }
+
+/** What a verdict needs of a stage that never got as far as a claim. */
+const StageName = Stage.pick({ jobId: true, hookPoint: true });
 
 /** A review comment as the review keeps it (a SendTaskFailure cause can be long). */
 const shortComment = (comment: string | null | undefined) => (comment ? comment.slice(0, 4096) : null);

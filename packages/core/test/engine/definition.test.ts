@@ -89,10 +89,16 @@ describe('failure paths', () => {
       { ErrorEquals: ['States.ALL'], ResultPath: '$.claimError', Next: stateNames.claimFailed },
     ]);
     expect(all[stateNames.claimFailed]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Next: stateNames.endUnclaimedStage }],
+      Default: stateNames.eventNotClaimed,
+    });
+    expect(all[stateNames.endUnclaimedStage]).toMatchObject({
       Type: 'Pass',
-      Parameters: { run: { verdict: 'blocked', results: [], review: null } },
+      Parameters: { run: { verdict: 'blocked', blocked: true, results: [], review: null, pending: [] } },
       Next: stateNames.emitVerdict,
     });
+    expect(all[stateNames.eventNotClaimed]).toMatchObject({ Type: 'Fail', Error: 'StageEvent.NotClaimed' });
   });
 
   it('ends the stage with a verdict when a step after the claim fails for good', () => {

@@ -113,6 +113,54 @@ describe('StageTasks', () => {
     );
   });
 
+  it('ends a stage stopped before its claim was through with a blocked verdict, if the event names its job', async () => {
+    // Prepare: what the last state data can be when the stack stopped that early
+    const published: unknown[] = [];
+    const early = new StageTasks({
+      ...tasksDeps(),
+      events: { publish: async (events) => void published.push(...events) },
+    });
+    const event = {
+      id: 'evt-early',
+      source: 'studio.pipeline',
+      detail: { jobId: 'job-early', hookPoint: 'pre_segment' },
+    };
+    const id = executionId('job-early-1');
+
+    // Act
+    const fromEvent = await early.concludeInterrupted(event, id, 'stopped');
+    const fromUnclaimed = await early.concludeInterrupted(
+      { stage: { jobId: 'job-early', hookPoint: 'pre_segment' }, run: initialRun() },
+      id,
+      'stopped',
+    );
+    const nameless = await early.concludeInterrupted(
+      { ...event, detail: { hookPoint: 'nowhere' } },
+      id,
+      'stopped',
+    );
+    const duplicate = await early.concludeInterrupted({ claim: { outcome: 'duplicate' } }, id, 'stopped');
+
+    // Assess
+    const verdict = {
+      jobId: 'job-early',
+      hookPoint: 'pre_segment',
+      verdict: 'blocked',
+      executionId: id,
+      results: [],
+      review: null,
+      interrupted: true,
+    };
+    expect(fromEvent).toEqual(verdict);
+    expect(fromUnclaimed).toEqual(verdict);
+    expect(nameless).toBeUndefined();
+    expect(duplicate).toBeUndefined();
+    expect(published).toEqual([
+      { detailType: 'Stage Hooks Completed', detail: verdict },
+      { detailType: 'Stage Hooks Completed', detail: verdict },
+    ]);
+  });
+
   it('records a hook deleted between planning and running as an error, not a crash', async () => {
     const { hook } = await registry.create(
       hookCreate({ name: 'vanishing', hookPoint: 'pre_segment' }),
