@@ -1,3 +1,4 @@
+import { chmod, stat } from 'node:fs/promises';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { HttpReceiver } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
@@ -74,8 +75,9 @@ describe('stopping the stack mid-stage and starting it again', () => {
       await new Promise((r) => setTimeout(r, 50));
     expect(slowReceiver.requests).toHaveLength(1);
 
-    // Act: stop mid-run, start again on the same data
+    // Act: stop mid-run, start again on the same data (left open to other users meanwhile, for the next test)
     await before.close({ keepHome: true });
+    await chmod(home, 0o755);
     after = await startTestStack({}, home);
 
     // Assess: both executions were found and ended
@@ -114,4 +116,9 @@ describe('stopping the stack mid-stage and starting it again', () => {
     after = await startTestStack({}, home);
     expect(after.stack.interrupted).toEqual([]);
   }, 120_000);
+
+  it('makes a data folder left open to other users private again (it holds secrets)', async () => {
+    // Assess: the start above found it 0755
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+  });
 });

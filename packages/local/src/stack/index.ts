@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -130,6 +130,20 @@ export interface LocalStackChecks {
 }
 
 /**
+ * The data folder holds the admin token, the hooks' signing secrets (in DynamoDB Local's file) and every
+ * execution's data: it is made private to this user, and one left open to others is closed, with a note.
+ */
+async function privateHome(home: string) {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const { mode } = await stat(home);
+  if ((mode & 0o077) === 0) return;
+  await chmod(home, 0o700);
+  console.warn(
+    `stagehooks: ${home} was open to other users of this machine; it is now private to you (it holds the admin token and the hooks' signing secrets)`,
+  );
+}
+
+/**
  * Starts the embedded stack's components on this machine; `stop` takes them down in reverse order.
  * `checks` are for tests: stricter, slower.
  */
@@ -142,7 +156,7 @@ export async function startLocalStack(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    await mkdir(config.home, { recursive: true });
+    await privateHome(config.home);
     const dynamo = await startDynamoDbLocal({
       port: config.ports.dynamodb,
       dataDir: config.dataDir.dynamodb,
