@@ -85,6 +85,12 @@ export interface DefinitionOptions {
 export const DEFAULT_REVIEW_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 /** Above the longest hook budget (scripts: 900 s; webhooks: 60 s) so the hook's own timeout fires first. */
 const SCRIPT_TASK_TIMEOUT_SECONDS = 960;
+/**
+ * A script in a task of its own sends a heartbeat every minute from its container's start: a container
+ * that dies without reporting fails the state after this, not after the whole timeout. Above Fargate's
+ * start-up (image pull included), which the first heartbeat has to cover.
+ */
+const SCRIPT_TASK_HEARTBEAT_SECONDS = 300;
 const WEBHOOK_TASK_TIMEOUT_SECONDS = 90;
 /** A stage Lambda's run, and the function timeout its deployment gives it. */
 export const LAMBDA_TASK_TIMEOUT_SECONDS = 30;
@@ -274,6 +280,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Comment: 'A Fargate task of its own for this run; the container reports back with the task token',
         Resource: 'arn:aws:states:::ecs:runTask.waitForTaskToken',
         TimeoutSeconds: SCRIPT_TASK_TIMEOUT_SECONDS,
+        HeartbeatSeconds: SCRIPT_TASK_HEARTBEAT_SECONDS,
         Parameters: {
           Cluster: placeholder('ScriptClusterArn'),
           TaskDefinition: placeholder('ScriptTaskDefinitionArn'),

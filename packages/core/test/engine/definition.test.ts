@@ -83,6 +83,15 @@ describe('the stage state machine definition', () => {
 });
 
 describe('failure paths', () => {
+  it('gives up on a script container that stops sending heartbeats long before the state times out', () => {
+    const task = (Object.fromEntries(states()) as Record<string, State & { HeartbeatSeconds?: number }>)[
+      stateNames.runScriptInTask
+    ];
+    expect(task?.HeartbeatSeconds).toBe(300);
+    expect(task?.HeartbeatSeconds).toBeLessThan(task?.TimeoutSeconds ?? 0);
+    expect(task?.Catch?.[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: stateNames.runnerFailed });
+  });
+
   it('ends the stage blocked, with a verdict, when the event cannot be claimed', () => {
     const all = Object.fromEntries(states()) as Record<string, State & { Parameters?: unknown }>;
     expect(all[stateNames.validateAndClaim]?.Catch).toEqual([

@@ -8,15 +8,40 @@ export interface TaskModeJob {
   job: string;
 }
 
+/** How often a task-mode runner tells Step Functions it is alive (RunScriptInTask's HeartbeatSeconds is 300). */
+export const TASK_HEARTBEAT_EVERY_MS = 60_000;
+
 /**
  * `task` isolation: this container was started by `ecs:runTask.waitForTaskToken` for one job. Runs it,
  * reports it, and returns the exit code: 0 once the task has its report, 1 when it could not be told.
+ * While it works it sends heartbeats, so a container that dies without reporting fails its state after
+ * the heartbeat timeout instead of the state's whole timeout.
  */
 export async function runTaskJob(
   { taskToken, job }: TaskModeJob,
   deps: ScriptJobDeps,
   interrupt: AbortSignal,
+  options: { heartbeatEveryMs?: number } = {},
 ): Promise<number> {
+  const beat = () => {
+    deps.reporter.heartbeat(taskToken).then(
+      (state) => {
+        if (state === 'closed') deps.log.warn('the task no longer waits for this job (timed out or stopped)');
+      },
+      (error: unknown) => deps.log.warn('could not send a heartbeat', errorFields(error)),
+    );
+  };
+  // At once: the heartbeat clock has run since the task was scheduled (Fargate's start-up).
+  beat();
+  const beating = setInterval(beat, options.heartbeatEveryMs ?? TASK_HEARTBEAT_EVERY_MS);
+  try {
+    return await runJob(taskToken, job, deps, interrupt);
+  } finally {
+    clearInterval(beating);
+  }
+}
+
+async function runJob(taskToken: string, job: string, deps: ScriptJobDeps, interrupt: AbortSignal) {
   try {
     let parsed: unknown;
     try {

@@ -1,4 +1,9 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { HookCreate } from '@stagehooks/core/domain';
 import { DynamoHookRegistry } from '@stagehooks/core/dynamodb';
 import { Attempt } from '@stagehooks/core/engine';
@@ -166,6 +171,32 @@ describe('script runner, task mode', () => {
     expect(exitCode).toBe(0);
     expect(failureInput()).toMatchObject({ taskToken: 'token-task-5', error: 'ScriptRunner.Interrupted' });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it('sends heartbeats from the start until the job is reported, and no more after', async () => {
+    // Prepare
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    sfn.on(SendTaskHeartbeatCommand).resolves({});
+    const hook = await defineShellHook(table.doc, table.tableName, { script: 'sleep 0.6' }, 'steady');
+
+    // Act
+    const exitCode = await runTaskJob(
+      { taskToken: 'token-task-7', job: JSON.stringify(jobFor(hook)) },
+      deps,
+      notStopping(),
+      { heartbeatEveryMs: 100 },
+    );
+    const beatsWhenDone = sfn.commandCalls(SendTaskHeartbeatCommand).length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Assess
+    expect(exitCode).toBe(0);
+    expect(beatsWhenDone).toBeGreaterThanOrEqual(4);
+    expect(sfn.commandCalls(SendTaskHeartbeatCommand)).toHaveLength(beatsWhenDone);
+    expect(sfn.commandCalls(SendTaskHeartbeatCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'token-task-7',
+    });
+    expect(successOutput()).toMatchObject({ result: { status: 'passed' } });
   });
 
   it('exits 1 when Step Functions cannot be told', async () => {
