@@ -207,6 +207,26 @@ describe('loadScriptRunnerConfig', () => {
     ]);
   });
 
+  it('refuses a pool whose scripts at once would not each get a uid of their own', () => {
+    // Act: two scripts at once need uids 1 and 0
+    const error = validationErrorOf(() =>
+      loadScriptRunnerConfig({
+        ...base,
+        STAGEHOOKS_SCRIPT_QUEUE_URL: queueUrl,
+        STAGEHOOKS_SCRIPT_UID: '1',
+        STAGEHOOKS_SCRIPT_CONCURRENCY: '2',
+      }),
+    );
+
+    // Assess
+    expect(error.issues).toEqual([
+      {
+        path: 'STAGEHOOKS_SCRIPT_UID',
+        message: 'leaves too few uids below it for 2 scripts at once (one each, none 0)',
+      },
+    ]);
+  });
+
   it('refuses a concurrency out of range', () => {
     // Act
     const error = validationErrorOf(() =>

@@ -205,6 +205,42 @@ describe('ProcessScriptRunner with runAs, sandbox none', () => {
     expect(readdirSync(workRoot)).toEqual([]);
   });
 
+  it('gives scripts running side by side uids of their own, so one cannot signal another', async () => {
+    // Prepare: three scripts at once on two uids; each says who it is, then tries to signal the others
+    const runner = asNobody({ runAsUsers: 2 });
+    const marker = uniqueSleep();
+    const script = () =>
+      shellHook({
+        script: [
+          'id -u',
+          `sleep ${marker} &`,
+          'sleep 0.4',
+          // Every other script's sleep: as another uid, kill -0 is refused.
+          `for pid in $(pgrep -f "sleep ${marker}"); do kill -0 "$pid" 2>/dev/null && echo "may-signal $pid"; done`,
+          '{ kill %1; wait; } 2>/dev/null',
+        ].join('\n'),
+      });
+
+    // Act
+    const results = await Promise.all([1, 2, 3].map(() => runner.run(script(), hookInput)));
+
+    // Assess: the first two ran at once as 65534 and 65533, the third waited and reused one
+    for (const result of results) expect(result).toMatchObject({ status: 'passed' });
+    const uids = results.map((r) => Number(r.stdout?.split('\n')[0]));
+    expect(uids.slice(0, 2).sort()).toEqual([65533, 65534]);
+    expect([65533, 65534]).toContain(uids[2]);
+    for (const result of results) expect(result.stdout?.match(/may-signal/g) ?? []).toHaveLength(1);
+  });
+
+  it('refuses more uids than there are below runAs.uid', () => {
+    // Act
+    const create = () =>
+      new ProcessScriptRunner({ sandbox: 'none', runAs: { uid: 2, gid: 2 }, runAsUsers: 3 });
+
+    // Assess
+    expect(create).toThrow('invalid script runAsUsers: would go below uid 1 from runAs.uid');
+  });
+
   it.each([
     [{ uid: 0, gid: 65534 }, 'uid: must be a whole number from 1 to 2147483647 (0 is root)'],
     [{ uid: 65534, gid: 0 }, 'gid: must be a whole number from 1 to 2147483647 (0 is root)'],

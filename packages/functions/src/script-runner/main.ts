@@ -51,6 +51,8 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
   const scripts = new ProcessScriptRunner({
     sandbox: 'none',
     runAs: config.scriptUser,
+    // A pool runs several scripts at once: each with a uid of its own (the configured one and below).
+    runAsUsers: config.runner.mode === 'pool' ? config.runner.concurrency : 1,
     ...(config.scriptBucket !== null && {
       scriptStore: new S3ScriptStore(new S3Client({ region }), { bucket: config.scriptBucket }),
     }),

@@ -80,6 +80,13 @@ export interface ProcessScriptRunnerOptions {
    * Unset: scripts run as the runner's uid (in `bubblewrap`, 65534 inside mapped to it outside).
    */
   runAs?: ScriptUser;
+  /**
+   * With `runAs`: how many uids scripts take, one per script running at once (default 1): `runAs.uid`,
+   * then the ones below it (down, so the default 65534, nobody, never steps onto 65535, which some
+   * tools take for "no user"). Scripts running side by side then have different uids, so none can
+   * signal, trace or read the processes of another; a script waits for a free uid when all are taken.
+   */
+  runAsUsers?: number;
   /** What starts the processes (default: this process, `inProcessLauncher`). */
   launcher?: ProcessLauncher;
 }
@@ -93,6 +100,7 @@ type ScriptRunnerSettings = {
   venvsRoot: string | null;
   workRoot: string;
   runAs: ScriptUser | null;
+  runAsUsers: number;
   launcher: ProcessLauncher;
 };
 
@@ -114,6 +122,16 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
     venvsRoot: options.venvsRoot ?? null,
     workRoot: options.workRoot ?? tmpdir(),
     runAs: options.runAs === undefined ? null : parseOrThrow(ScriptUser, options.runAs, 'script runAs'),
+    runAsUsers: parseOrThrow(
+      z
+        .int()
+        .min(1, 'must be at least 1')
+        .refine((count) => options.runAs === undefined || options.runAs.uid - count >= 0, {
+          error: 'would go below uid 1 from runAs.uid',
+        }),
+      options.runAsUsers ?? 1,
+      'script runAsUsers',
+    ),
     launcher: options.launcher ?? inProcessLauncher,
   };
 }
@@ -162,9 +180,13 @@ export class ProcessScriptRunner implements ScriptRunner {
   private readonly pythons = new Map<string, Promise<ScriptInterpreter>>();
   /** bash as found on PATH (a walk of every PATH folder), once found. */
   private bash: ScriptInterpreter | undefined;
+  /** The uids scripts run as, one per running script; null without `runAs`. */
+  private readonly users: ScriptUsers | null;
 
   constructor(options: ProcessScriptRunnerOptions = {}) {
     this.settings = scriptRunnerSettings(options);
+    const { runAs, runAsUsers } = this.settings;
+    this.users = runAs === null ? null : new ScriptUsers(runAs, runAsUsers);
     this.sandbox = resolveScriptSandbox(this.settings.sandbox);
     this.bubblewrapArgs = this.sandbox.mode === 'bubblewrap' ? bubblewrapBaseArgs() : [];
     this.systemRoots = sandboxSystemRoots();
@@ -181,11 +203,13 @@ export class ProcessScriptRunner implements ScriptRunner {
     });
 
     let folder: WorkFolder | null = null;
+    let user: ScriptUser | null = null;
     try {
       rejectNulCharacters(hook);
       if (this.settings.runAs !== null) assertMaySwitchTo(this.settings.runAs);
+      user = (await this.users?.take()) ?? null;
       const source = await this.loadSource(hook);
-      const interpreter = await this.resolveInterpreter(hook);
+      const interpreter = await this.resolveInterpreter(hook, user);
       const scriptFile = SCRIPT_FILES[hook.type];
       folder = await createWorkFolder(
         this.settings.workRoot,
@@ -194,10 +218,10 @@ export class ProcessScriptRunner implements ScriptRunner {
           [INPUT_FILE]: JSON.stringify(input),
         },
         // The sandbox has its own writable /tmp.
-        { user: this.settings.runAs, home: this.sandbox.mode === 'none' },
+        { user, home: this.sandbox.mode === 'none' },
       );
       const finished = await this.settings.launcher.run(
-        this.launch(hook, input, interpreter, folder, scriptFile),
+        this.launch(hook, input, interpreter, folder, scriptFile, user),
       );
       return finish(outcomeOf(finished, hook.config.timeoutSeconds, this.sandbox.mode === 'bubblewrap'));
     } catch (error) {
@@ -211,6 +235,8 @@ export class ProcessScriptRunner implements ScriptRunner {
           // Left for the OS's temp cleaning; the run's result stands.
         }
       }
+      // After the clean-up: the next script with this uid finds nothing of this one's.
+      if (user !== null) this.users?.give(user);
     }
   }
 
@@ -224,7 +250,7 @@ export class ProcessScriptRunner implements ScriptRunner {
     return this.settings.scriptStore.read(scriptPath);
   }
 
-  private async resolveInterpreter(hook: ScriptHook): Promise<ScriptInterpreter> {
+  private async resolveInterpreter(hook: ScriptHook, user: ScriptUser | null): Promise<ScriptInterpreter> {
     const interpreter =
       hook.type === 'python' ? await this.resolvePython(hook.config.venv) : this.resolveBash();
     if (this.sandbox.mode === 'bubblewrap') {
@@ -237,7 +263,6 @@ export class ProcessScriptRunner implements ScriptRunner {
         );
       }
     }
-    const user = this.settings.runAs;
     if (user !== null) {
       // Same idea for another user: not "Permission denied" from a script that never started.
       await assertReachable(interpreter.executable, user, 'interpreter');
@@ -303,6 +328,7 @@ export class ProcessScriptRunner implements ScriptRunner {
     interpreter: ScriptInterpreter,
     folder: WorkFolder,
     scriptFile: string,
+    user: ScriptUser | null,
   ): ProcessLaunch {
     const { prlimitPath } = this.sandbox;
     const { memoryMiB, cpuSeconds } = this.settings.limits;
@@ -323,7 +349,6 @@ export class ProcessScriptRunner implements ScriptRunner {
     const args = hook.config.args ?? [];
     const timeoutMs = hook.config.timeoutSeconds * 1000;
     const stdinFile = join(folder.dir, INPUT_FILE);
-    const user = this.settings.runAs;
 
     if (this.sandbox.mode === 'none') {
       const [command, ...commandArgs] = limited([
@@ -369,6 +394,26 @@ export class ProcessScriptRunner implements ScriptRunner {
       user,
       runFolder: folder.dir,
     };
+  }
+}
+
+/** `count` uids from `base.uid` down (one gid), handed to one running script each; a taker waits for a free one. */
+class ScriptUsers {
+  private readonly free: ScriptUser[];
+  private readonly waiting: Array<(user: ScriptUser) => void> = [];
+
+  constructor(base: ScriptUser, count: number) {
+    this.free = Array.from({ length: count }, (_, i) => ({ uid: base.uid - i, gid: base.gid }));
+  }
+
+  async take(): Promise<ScriptUser> {
+    return this.free.shift() ?? new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give(user: ScriptUser): void {
+    const next = this.waiting.shift();
+    if (next) next(user);
+    else this.free.push(user);
   }
 }
 
