@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -205,31 +214,63 @@ describe('ProcessScriptRunner with runAs, sandbox none', () => {
     expect(readdirSync(workRoot)).toEqual([]);
   });
 
-  it('gives scripts running side by side uids of their own, so one cannot signal another', async () => {
-    // Prepare: three scripts at once on two uids; each says who it is, then tries to signal the others
+  it('gives scripts running side by side users of their own: none can signal the other or read its files', async () => {
+    // Prepare: two scripts on two users meet at a barrier, then each tries the other's sleep and input
     const runner = asNobody({ runAsUsers: 2 });
+    const barrier = mkdtempSync(join(scratch, 'barrier-'));
+    chmodSync(barrier, 0o777);
     const marker = uniqueSleep();
-    const script = () =>
-      shellHook({
-        script: [
-          'id -u',
-          `sleep ${marker} &`,
-          'sleep 0.4',
-          // Every other script's sleep: as another uid, kill -0 is refused.
-          `for pid in $(pgrep -f "sleep ${marker}"); do kill -0 "$pid" 2>/dev/null && echo "may-signal $pid"; done`,
-          '{ kill %1; wait; } 2>/dev/null',
-        ].join('\n'),
-      });
+    const script = shellHook({
+      script: [
+        'id -u; id -g',
+        `sleep ${marker} &`,
+        // Both alive and at their work before either looks, and until both have looked.
+        'meet() { touch "$BARRIER/$1-$(id -u)"; for i in $(seq 100); do [ "$(ls "$BARRIER" | grep -c "^$1-")" -ge 2 ] && break; sleep 0.05; done; }',
+        'meet started',
+        // Anchored: the other script's pgrep has the marker in its own command line.
+        `for pid in $(pgrep -f "^sleep ${marker}"); do echo seen; kill -0 "$pid" 2>/dev/null && echo may-signal; done`,
+        'for dir in "$WORK_ROOT"/*/; do echo listed; cat "$dir/input.json" > /dev/null 2>&1 && echo may-read; done',
+        'meet looked',
+        '{ kill %1; wait; } 2>/dev/null',
+      ].join('\n'),
+      env: { BARRIER: barrier, WORK_ROOT: workRoot },
+    });
 
     // Act
-    const results = await Promise.all([1, 2, 3].map(() => runner.run(script(), hookInput)));
+    const results = await Promise.all([1, 2].map(() => runner.run(script, hookInput)));
 
-    // Assess: the first two ran at once as 65534 and 65533, the third waited and reused one
-    for (const result of results) expect(result).toMatchObject({ status: 'passed' });
-    const uids = results.map((r) => Number(r.stdout?.split('\n')[0]));
-    expect(uids.slice(0, 2).sort()).toEqual([65533, 65534]);
-    expect([65533, 65534]).toContain(uids[2]);
-    for (const result of results) expect(result.stdout?.match(/may-signal/g) ?? []).toHaveLength(1);
+    // Assess
+    const lines = results.map((r) => r.stdout?.split('\n') ?? []);
+    expect(results.map((r) => r.status)).toEqual(['passed', 'passed']);
+    expect(lines.map((l) => [Number(l[0]), Number(l[1])])).toEqual([
+      [65534, 65534],
+      [65533, 65533],
+    ]);
+    for (const output of lines) {
+      const count = (word: string) => output.filter((line) => line === word).length;
+      expect([count('seen'), count('may-signal')]).toEqual([2, 1]);
+      expect([count('listed'), count('may-read')]).toEqual([2, 1]);
+    }
+  });
+
+  it('with clearUsers, ends what a script left running or in /tmp before its user runs the next', async () => {
+    // Prepare: a script that leaves a process outside its group and a file in /tmp, as a uid kept for
+    // this test (clearing kills every process of the uid: never a real account's, nor nobody's here)
+    const runner = asNobody({ runAs: { uid: 64_123, gid: 64_123 }, clearUsers: true });
+    const marker = uniqueSleep();
+    const left = `/tmp/stagehooks-left-${process.pid}-${Date.now()}`;
+    const leaving = shellHook({
+      script: `setsid sleep ${marker} < /dev/null > /dev/null 2>&1 & touch ${left}`,
+    });
+
+    // Act
+    const result = await runner.run(leaving, hookInput);
+
+    // Assess
+    expect(result.status).toBe('passed');
+    for (let i = 0; i < 40 && processesWith(marker).length > 0; i++) await sleep(50);
+    expect(processesWith(marker)).toEqual([]);
+    expect(existsSync(left)).toBe(false);
   });
 
   it('refuses more uids than there are below runAs.uid', () => {
@@ -238,7 +279,7 @@ describe('ProcessScriptRunner with runAs, sandbox none', () => {
       new ProcessScriptRunner({ sandbox: 'none', runAs: { uid: 2, gid: 2 }, runAsUsers: 3 });
 
     // Assess
-    expect(create).toThrow('invalid script runAsUsers: would go below uid 1 from runAs.uid');
+    expect(create).toThrow('invalid script runAsUsers: would go below uid or gid 1 from runAs');
   });
 
   it.each([

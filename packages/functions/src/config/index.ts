@@ -115,7 +115,8 @@ export const ScriptRunnerEnv = FunctionsEnv.extend({
   /**
    * The host user and group scripts run as, never the runner's (root): default 65534 (nobody, nogroup).
    * Another uid cannot read the runner's /proc/<pid>/environ (task-role credentials URI, task token).
-   * A pool gives each of its STAGEHOOKS_SCRIPT_CONCURRENCY scripts a uid of its own: this one and below.
+   * A pool gives each of its STAGEHOOKS_SCRIPT_CONCURRENCY scripts a uid and gid of its own: these and
+   * the ones below, kept for scripts alone (what a script leaves running under them is killed).
    */
   STAGEHOOKS_SCRIPT_UID: withDefault(hostId('user'), 65534),
   STAGEHOOKS_SCRIPT_GID: withDefault(hostId('group'), 65534),
@@ -130,14 +131,19 @@ export const ScriptRunnerEnv = FunctionsEnv.extend({
     need('STAGEHOOKS_JOB', 'in task mode');
   } else {
     need('STAGEHOOKS_SCRIPT_QUEUE_URL', 'in pool mode');
-    // (A uid refused above already has its issue.)
-    const uid = env.STAGEHOOKS_SCRIPT_UID;
-    if (Number.isSafeInteger(uid) && uid >= 1 && uid - env.STAGEHOOKS_SCRIPT_CONCURRENCY < 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['STAGEHOOKS_SCRIPT_UID'],
-        message: `leaves too few uids below it for ${env.STAGEHOOKS_SCRIPT_CONCURRENCY} scripts at once (one each, none 0)`,
-      });
+    // Each script at once gets a uid and gid of its own, from these down. (A refused id has its issue already.)
+    for (const [name, what] of [
+      ['STAGEHOOKS_SCRIPT_UID', 'uids'],
+      ['STAGEHOOKS_SCRIPT_GID', 'gids'],
+    ] as const) {
+      const id = env[name];
+      if (Number.isSafeInteger(id) && id >= 1 && id - env.STAGEHOOKS_SCRIPT_CONCURRENCY < 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `leaves too few ${what} below it for ${env.STAGEHOOKS_SCRIPT_CONCURRENCY} scripts at once (one each, none 0)`,
+        });
+      }
     }
   }
 });

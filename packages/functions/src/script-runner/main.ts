@@ -53,6 +53,8 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
     runAs: config.scriptUser,
     // A pool runs several scripts at once: each with a uid of its own (the configured one and below).
     runAsUsers: config.runner.mode === 'pool' ? config.runner.concurrency : 1,
+    // The container's script uids run nothing else: what a script leaves behind goes before the next.
+    clearUsers: true,
     ...(config.scriptBucket !== null && {
       scriptStore: new S3ScriptStore(new S3Client({ region }), { bucket: config.scriptBucket }),
     }),

@@ -13,9 +13,11 @@ export const TASK_HEARTBEAT_EVERY_MS = 60_000;
 
 /**
  * `task` isolation: this container was started by `ecs:runTask.waitForTaskToken` for one job. Runs it,
- * reports it, and returns the exit code: 0 once the task has its report, 1 when it could not be told.
- * While it works it sends heartbeats, so a container that dies without reporting fails its state after
- * the heartbeat timeout instead of the state's whole timeout.
+ * reports it, and returns the exit code: 0 once the task has its report (or no longer waits), 1 when it
+ * could not be told. It sends heartbeats from its start, so a container that dies without reporting
+ * fails its state after the heartbeat timeout instead of the state's whole timeout; and a job whose
+ * task stopped waiting (it timed out, maybe while this container was starting, or was stopped) is not
+ * run, or is cut short.
  */
 export async function runTaskJob(
   { taskToken, job }: TaskModeJob,
@@ -23,20 +25,31 @@ export async function runTaskJob(
   interrupt: AbortSignal,
   options: { heartbeatEveryMs?: number } = {},
 ): Promise<number> {
-  const beat = () => {
-    deps.reporter.heartbeat(taskToken).then(
-      (state) => {
-        if (state === 'closed') deps.log.warn('the task no longer waits for this job (timed out or stopped)');
-      },
-      (error: unknown) => deps.log.warn('could not send a heartbeat', errorFields(error)),
-    );
+  const abandoned = new AbortController();
+  let finished = false;
+  const beat = async (): Promise<'reported' | 'closed'> => {
+    try {
+      const state = await deps.reporter.heartbeat(taskToken);
+      if (state === 'closed' && !finished) abandoned.abort();
+      return state;
+    } catch (error) {
+      deps.log.warn('could not send a heartbeat', errorFields(error));
+      return 'reported';
+    }
   };
   // At once: the heartbeat clock has run since the task was scheduled (Fargate's start-up).
-  beat();
-  const beating = setInterval(beat, options.heartbeatEveryMs ?? TASK_HEARTBEAT_EVERY_MS);
+  if ((await beat()) === 'closed') {
+    deps.log.warn('the task no longer waits for this job (it timed out or was stopped); not running it');
+    return 0;
+  }
+  const beating = setInterval(() => void beat(), options.heartbeatEveryMs ?? TASK_HEARTBEAT_EVERY_MS);
+  abandoned.signal.addEventListener('abort', () =>
+    deps.log.warn('the task no longer waits for this job (it timed out or was stopped); cutting it short'),
+  );
   try {
-    return await runJob(taskToken, job, deps, interrupt);
+    return await runJob(taskToken, job, deps, AbortSignal.any([interrupt, abandoned.signal]));
   } finally {
+    finished = true;
     clearInterval(beating);
   }
 }

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
@@ -197,6 +200,55 @@ describe('script runner, task mode', () => {
       taskToken: 'token-task-7',
     });
     expect(successOutput()).toMatchObject({ result: { status: 'passed' } });
+  });
+
+  it('does not run a job whose task no longer waits when the container starts', async () => {
+    // Prepare: the task timed out while the container was being provisioned
+    const closed = Object.assign(new Error('task timed out'), { name: 'TaskTimedOut' });
+    sfn.on(SendTaskHeartbeatCommand).rejects(closed);
+    const marker = join(tmpdir(), `stagehooks-late-${process.pid}-${Date.now()}`);
+    const hook = await defineShellHook(table.doc, table.tableName, { script: `touch ${marker}` }, 'late');
+
+    // Act
+    const exitCode = await runTaskJob(
+      { taskToken: 'token-task-8', job: JSON.stringify(jobFor(hook)) },
+      deps,
+      notStopping(),
+    );
+
+    // Assess
+    expect(exitCode).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+  });
+
+  it('cuts a job short once its task stops waiting', async () => {
+    // Prepare: the first heartbeat is taken, later ones find the task gone (stopped, timed out)
+    const closed = Object.assign(new Error('no such task'), { name: 'TaskDoesNotExist' });
+    sfn.on(SendTaskHeartbeatCommand).resolvesOnce({}).rejects(closed);
+    sfn.on(SendTaskFailureCommand).rejects(closed);
+    const hook = await defineShellHook(
+      table.doc,
+      table.tableName,
+      { script: 'sleep 3', timeoutSeconds: 10 },
+      'abandoned',
+    );
+
+    // Act
+    const started = performance.now();
+    const exitCode = await runTaskJob(
+      { taskToken: 'token-task-9', job: JSON.stringify(jobFor(hook)) },
+      deps,
+      notStopping(),
+      { heartbeatEveryMs: 100 },
+    );
+
+    // Assess: ended long before the script would have, reported as interrupted to the gone task
+    expect(exitCode).toBe(0);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(failureInput()).toMatchObject({ taskToken: 'token-task-9', error: 'ScriptRunner.Interrupted' });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
   it('exits 1 when Step Functions cannot be told', async () => {

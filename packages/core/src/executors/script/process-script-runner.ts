@@ -29,7 +29,7 @@ import {
   sandboxSystemRoots,
 } from './sandbox';
 import type { ScriptStore } from './script-store';
-import { assertMaySwitchTo, assertReachable, ScriptUser } from './script-user';
+import { assertMaySwitchTo, assertReachable, clearUser, ScriptUser } from './script-user';
 import { createWorkFolder, type WorkFolder } from './work-folder';
 
 const execFileAsync = promisify(execFile);
@@ -81,12 +81,19 @@ export interface ProcessScriptRunnerOptions {
    */
   runAs?: ScriptUser;
   /**
-   * With `runAs`: how many uids scripts take, one per script running at once (default 1): `runAs.uid`,
-   * then the ones below it (down, so the default 65534, nobody, never steps onto 65535, which some
-   * tools take for "no user"). Scripts running side by side then have different uids, so none can
-   * signal, trace or read the processes of another; a script waits for a free uid when all are taken.
+   * With `runAs`: how many users scripts take, one per script running at once (default 1): `runAs`,
+   * then the uids and gids below it (down, so the default 65534, nobody, never steps onto 65535, which
+   * some tools take for "no user"; pick a range that holds no real account). Scripts running side by
+   * side then have different uids and gids, so none can signal, trace or read another or its work
+   * folder; a script waits for a free user when all are taken.
    */
   runAsUsers?: number;
+  /**
+   * The `runAs` uids belong to scripts alone (a script-runner container): before one is handed on,
+   * whatever the last script left running or in the shared temp folders under it is killed or removed.
+   * Never for a uid with other processes (it kills every one). Default false.
+   */
+  clearUsers?: boolean;
   /** What starts the processes (default: this process, `inProcessLauncher`). */
   launcher?: ProcessLauncher;
 }
@@ -101,6 +108,7 @@ type ScriptRunnerSettings = {
   workRoot: string;
   runAs: ScriptUser | null;
   runAsUsers: number;
+  clearUsers: boolean;
   launcher: ProcessLauncher;
 };
 
@@ -126,12 +134,15 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
       z
         .int()
         .min(1, 'must be at least 1')
-        .refine((count) => options.runAs === undefined || options.runAs.uid - count >= 0, {
-          error: 'would go below uid 1 from runAs.uid',
-        }),
+        .refine(
+          (count) =>
+            options.runAs === undefined || Math.min(options.runAs.uid, options.runAs.gid) - count >= 0,
+          { error: 'would go below uid or gid 1 from runAs' },
+        ),
       options.runAsUsers ?? 1,
       'script runAsUsers',
     ),
+    clearUsers: options.clearUsers ?? false,
     launcher: options.launcher ?? inProcessLauncher,
   };
 }
@@ -185,8 +196,8 @@ export class ProcessScriptRunner implements ScriptRunner {
 
   constructor(options: ProcessScriptRunnerOptions = {}) {
     this.settings = scriptRunnerSettings(options);
-    const { runAs, runAsUsers } = this.settings;
-    this.users = runAs === null ? null : new ScriptUsers(runAs, runAsUsers);
+    const { runAs, runAsUsers, clearUsers } = this.settings;
+    this.users = runAs === null ? null : new ScriptUsers(runAs, runAsUsers, clearUsers);
     this.sandbox = resolveScriptSandbox(this.settings.sandbox);
     this.bubblewrapArgs = this.sandbox.mode === 'bubblewrap' ? bubblewrapBaseArgs() : [];
     this.systemRoots = sandboxSystemRoots();
@@ -397,13 +408,21 @@ export class ProcessScriptRunner implements ScriptRunner {
   }
 }
 
-/** `count` uids from `base.uid` down (one gid), handed to one running script each; a taker waits for a free one. */
+/**
+ * `count` users from `base` down (uid and gid each), one per running script; a taker waits for a free one.
+ * With `clear`, a user comes back cleared: its leftover processes killed, its files in the shared temp
+ * folders removed.
+ */
 class ScriptUsers {
   private readonly free: ScriptUser[];
   private readonly waiting: Array<(user: ScriptUser) => void> = [];
 
-  constructor(base: ScriptUser, count: number) {
-    this.free = Array.from({ length: count }, (_, i) => ({ uid: base.uid - i, gid: base.gid }));
+  constructor(
+    base: ScriptUser,
+    count: number,
+    private readonly clear: boolean,
+  ) {
+    this.free = Array.from({ length: count }, (_, i) => ({ uid: base.uid - i, gid: base.gid - i }));
   }
 
   async take(): Promise<ScriptUser> {
@@ -411,6 +430,7 @@ class ScriptUsers {
   }
 
   give(user: ScriptUser): void {
+    if (this.clear) clearUser(user.uid);
     const next = this.waiting.shift();
     if (next) next(user);
     else this.free.push(user);

@@ -1,6 +1,6 @@
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { StagehooksError } from '../../errors';
 
@@ -65,4 +65,51 @@ function foldersAbove(path: string): string[] {
 function allowsSearchOrExecute(stats: Stats, user: ScriptUser): boolean {
   const bit = stats.uid === user.uid ? 0o100 : stats.gid === user.gid ? 0o010 : 0o001;
   return (stats.mode & bit) !== 0;
+}
+
+/** Folders every user may write in, outside a script's own work folder. */
+const SHARED_TEMP_FOLDERS = ['/tmp', '/var/tmp', '/dev/shm'];
+
+/**
+ * For a uid kept for scripts alone (never a real account's: this kills every process it has): ends what
+ * the last script left behind before the uid is handed to the next one, its processes that got out of
+ * its process group (`setsid`, daemons) and its files in the shared temp folders.
+ */
+export function clearUser(uid: number): void {
+  for (const entry of entries('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // gone already
+    }
+    // Real, effective, saved and filesystem uid: any of them makes it the script's.
+    const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
+    if (ids?.slice(1).some((id) => Number(id) === uid)) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  for (const folder of SHARED_TEMP_FOLDERS) {
+    for (const name of entries(folder)) {
+      const path = join(folder, name);
+      try {
+        if (lstatSync(path).uid === uid) rmSync(path, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile, or not removable: the next script may see it
+      }
+    }
+  }
+}
+
+function entries(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
 }
