@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import {
   type ProcessLaunch,
   type ProcessLauncher,
   parseProcStat,
+  processIds,
 } from '@stagehooks/core/executors/script';
 import { build } from 'esbuild';
 
@@ -228,20 +229,13 @@ export class ScriptLauncher implements ProcessLauncher {
 
 /** Process groups led by a process whose command line has an argument within `folder`. Linux only. */
 export function groupsNaming(folder: string): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const groups: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of processIds()) {
     try {
-      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (!args.some((arg) => arg === folder || arg.startsWith(`${folder}/`))) continue;
-      const { group } = parseProcStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
-      if (group === Number(entry)) groups.push(group);
+      const { group } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (group === pid) groups.push(group);
     } catch {
       // exited while we looked
     }

@@ -6,6 +6,7 @@ export {
   type ProcessLaunch,
   type ProcessLauncher,
   parseProcStat,
+  processIds,
 } from './process-group';
 export {
   DEFAULT_SCRIPT_LIMITS,

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StagehooksError } from '../../errors';
@@ -194,23 +194,27 @@ async function groupEnded(group: number): Promise<void> {
 }
 
 async function liveMembers(group: number): Promise<number> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return 0; // no procfs: nothing to wait on
-  }
   let live = 0;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of processIds()) {
     try {
-      const { state, group: member } = parseProcStat(await readFile(`/proc/${entry}/stat`, 'utf8'));
+      const { state, group: member } = parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
       if (member === group && state !== 'Z' && state !== 'X') live++;
     } catch {
       // exited while we looked
     }
   }
   return live;
+}
+
+/** The processes running now, by their `/proc` entries; none without procfs (no Linux). */
+export function processIds(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** A process's state letter and process group, from the text of its `/proc/<pid>/stat`. */

@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { StagehooksError } from '../../errors';
+import { processIds } from './process-group';
 
 /** Node takes uids and gids as int32; 0 is refused: a script running as root is what a ScriptUser prevents. */
 const MAX_HOST_ID = 2 ** 31 - 1;
@@ -76,11 +77,10 @@ const SHARED_TEMP_FOLDERS = ['/tmp', '/var/tmp', '/dev/shm'];
  * its process group (`setsid`, daemons) and its files in the shared temp folders.
  */
 export function clearUser(uid: number): void {
-  for (const entry of entries('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of processIds()) {
     let status: string;
     try {
-      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
     } catch {
       continue; // gone already
     }
@@ -88,7 +88,7 @@ export function clearUser(uid: number): void {
     const ids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
     if (ids?.slice(1).some((id) => Number(id) === uid)) {
       try {
-        process.kill(Number(entry), 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         // gone meanwhile
       }
