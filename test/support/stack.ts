@@ -5,7 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { HookCreate, type HookCreateInput } from '@stagehooks/core/domain';
 import { loadLocalConfig } from '@stagehooks/local/config';
-import { type LocalStack, startLocalStack } from '@stagehooks/local/stack';
+import { type LocalStack, type LocalStackChecks, startLocalStack } from '@stagehooks/local/stack';
 import { startEventReceiver } from './event-receiver';
 import { freePort } from './free-port';
 
@@ -15,7 +15,11 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
  * The real local stack (`npm start`'s), on free ports in a temporary home, with the real SDK clients
  * pointed at it and an HTTP receiver for the events it forwards.
  */
-export async function startTestStack(env: Record<string, string> = {}, home?: string) {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  home?: string,
+  checks: LocalStackChecks = {},
+) {
   const dir = home ?? (await mkdtemp(join(tmpdir(), 'stagehooks-e2e-')));
   const receiver = await startEventReceiver();
   const ports = {
@@ -31,7 +35,7 @@ export async function startTestStack(env: Record<string, string> = {}, home?: st
     ...env,
   });
   // Handlers get the state's own data (not a copy): every e2e stage checks that none changes it.
-  const stack: LocalStack = await startLocalStack(config, { freezeTaskInputs: true });
+  const stack: LocalStack = await startLocalStack(config, { freezeTaskInputs: true, ...checks });
   const eventBridge = new EventBridgeClient({
     endpoint: stack.endpoints.aws,
     region: 'us-east-1',

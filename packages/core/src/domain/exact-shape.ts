@@ -72,6 +72,8 @@ function checkOfDef(schema: z.ZodType, def: Def, within: Set<z.ZodType>): ShapeC
       return objectCheck(def, within);
     case 'record':
       return recordCheck(def, within);
+    case 'custom':
+      return customCheck(def);
     default:
       throw new NotModelled(def.type);
   }
@@ -167,6 +169,13 @@ function objectCheck(def: Def, within: Set<z.ZodType>): ShapeCheck {
     }
     return true;
   };
+}
+
+/** `z.custom(fn)` hands the input on as it is when `fn` says yes; anything added to it is not modelled. */
+function customCheck(def: Def): ShapeCheck {
+  if (checksOf(def).length > 0 || typeof def.fn !== 'function') throw new NotModelled('custom checks');
+  const accepts = def.fn as (value: unknown) => unknown;
+  return (value) => value !== undefined && accepts(value) === true;
 }
 
 function recordCheck(def: Def, within: Set<z.ZodType>): ShapeCheck {

@@ -1,14 +1,11 @@
 import { z } from 'zod';
+import { boundedJsonObject, JsonObject } from './json';
 import { HookPoint, JobId, ScopeId } from './vocabulary';
-
-const JsonObject = z.record(z.string(), z.unknown());
 
 /** Both travel in the state machine's state (256 KiB on AWS) with each hook's result. */
 export const CONTEXT_LIMIT_BYTES = 32 * 1024;
-const BoundedJsonObject = JsonObject.refine(
-  (value) => Buffer.byteLength(JSON.stringify(value)) <= CONTEXT_LIMIT_BYTES,
-  `must be at most ${CONTEXT_LIMIT_BYTES / 1024} KiB as JSON`,
-);
+/** Kept exactly as sent (every key, `__proto__` and `constructor` too), within the depth and size bounds. */
+const BoundedJsonObject = boundedJsonObject(CONTEXT_LIMIT_BYTES);
 
 /** `detail` of the pipeline's "Stage Reached" event: the contract between the pipeline and stagehooks. */
 export const StageEventDetail = z.strictObject({

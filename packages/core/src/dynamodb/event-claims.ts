@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { HookPoint } from '../domain';
+import { HookPoint, jsonTooDeepAt, MAX_JSON_DEPTH } from '../domain';
 import type { EventClaims, StageClaim } from '../engine/ports';
 import type { FieldIssue } from '../errors';
 import { boundText } from '../logs';
@@ -20,6 +20,8 @@ const StoredClaim = z.object({
 
 /** Claims outlive any redelivery EventBridge or the pipeline would attempt. */
 const CLAIM_DAYS = 30;
+/** A rejected event is kept as JSON text when it nests within this (the envelope, detail, then a field). */
+const KEPT_EVENT_DEPTH = MAX_JSON_DEPTH + 2;
 
 export class DynamoEventClaims implements EventClaims {
   private readonly table: string;
@@ -88,7 +90,11 @@ export class DynamoEventClaims implements EventClaims {
 
   async recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void> {
     const at = this.now().toISOString();
-    const { text, cut } = boundText(JSON.stringify(event ?? null));
+    // An event too deep to serialize safely is refused for that alone: the reasons say so.
+    const { text, cut } =
+      jsonTooDeepAt(event, KEPT_EVENT_DEPTH) === null
+        ? boundText(JSON.stringify(event ?? null))
+        : { text: 'null', cut: true };
     try {
       await this.client.send(
         new PutCommand({

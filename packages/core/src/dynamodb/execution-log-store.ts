@@ -17,7 +17,7 @@ import {
 import type { Page } from '../registry';
 import { tableDefinition } from '../table';
 import { conditionFailedItem, translateStoreError } from './errors';
-import { fromItem } from './items';
+import { fromItem, withJsonText } from './items';
 import { keys } from './keys';
 import { queryPage, type TableQuery } from './pagination';
 
@@ -30,6 +30,10 @@ export interface DynamoExecutionLogStoreOptions {
 }
 
 const TTL = tableDefinition.ttlAttribute;
+/** The hook input holds the pipeline's metadata and scene context, keys and depth as sent: JSON text. */
+const LOG_JSON_FIELDS = ['input'];
+const logFromItem = (item: Record<string, unknown>): ExecutionLog =>
+  fromItem(ExecutionLog, item, 'execution log', LOG_JSON_FIELDS);
 /** DynamoDB's limit of items per BatchWriteItem. */
 const BATCH_WRITE_LIMIT = 25;
 /** Rounds of retrying unprocessed items (with backoff) before the write counts as failed. */
@@ -65,7 +69,7 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
     } catch (error) {
       // Written before (a retried step): the first write stands.
       const existing = conditionFailedItem(error);
-      if (existing) return fromItem(ExecutionLog, existing, 'execution log');
+      if (existing) return logFromItem(existing);
       translateStoreError(error, 'append execution log');
     }
     return log;
@@ -102,17 +106,20 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
   private itemOf(draft: ExecutionLogDraft, id: string) {
     const expiresAt = expiryOf(draft.finishedAt, this.retentionDays);
     const log: ExecutionLog = { id, ...boundDraft(draft), expiresAt: expiresAt.toISOString() };
-    const item = {
-      pk: keys.executionLog.pk(id),
-      sk: keys.executionLog.sk,
-      gsi1pk: keys.executionLog.gsi1pk(log.hookId),
-      gsi1sk: keys.executionLog.gsi1sk(log.startedAt, id),
-      gsi2pk: keys.executionLog.gsi2pk(log.jobId),
-      gsi2sk: keys.executionLog.gsi2sk(log.startedAt, id),
-      entity: keys.executionLog.entity,
-      [TTL]: Math.floor(expiresAt.getTime() / 1000),
-      ...log,
-    };
+    const item = withJsonText(
+      {
+        pk: keys.executionLog.pk(id),
+        sk: keys.executionLog.sk,
+        gsi1pk: keys.executionLog.gsi1pk(log.hookId),
+        gsi1sk: keys.executionLog.gsi1sk(log.startedAt, id),
+        gsi2pk: keys.executionLog.gsi2pk(log.jobId),
+        gsi2sk: keys.executionLog.gsi2sk(log.startedAt, id),
+        entity: keys.executionLog.entity,
+        [TTL]: Math.floor(expiresAt.getTime() / 1000),
+        ...log,
+      },
+      LOG_JSON_FIELDS,
+    );
     return { log, item };
   }
 
@@ -125,7 +132,7 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
         }),
       );
       if (!Item || Number(Item[TTL]) <= this.nowSeconds()) return undefined;
-      return fromItem(ExecutionLog, Item, 'execution log');
+      return logFromItem(Item);
     } catch (error) {
       translateStoreError(error, 'read execution log');
     }
@@ -182,7 +189,7 @@ export class DynamoExecutionLogStore implements ExecutionLogStore {
       page,
       'list execution logs',
     );
-    const logs = items.map((item) => fromItem(ExecutionLog, item, 'execution log'));
+    const logs = items.map((item) => logFromItem(item));
     return nextCursor ? { items: logs, nextCursor } : { items: logs };
   }
 

@@ -1,5 +1,11 @@
-import type { Hook, Scope } from '../domain';
+import { Hook, HookAuditEntry, type Scope } from '../domain';
+import { fromItem, withJsonText } from './items';
 import { keys } from './keys';
+
+/** A hook's `config` holds keys from outside (env names, header names): stored as JSON text. */
+const HOOK_JSON_FIELDS = ['config'];
+/** An audit entry holds whole hooks. */
+const AUDIT_JSON_FIELDS = ['before', 'after'];
 
 export const scopeOf = (hook: { scopeType: Hook['scopeType']; scopeId: string | null }) =>
   ({ scopeType: hook.scopeType, scopeId: hook.scopeId }) as Scope;
@@ -10,14 +16,35 @@ export function hookKey(hook: Hook) {
 
 /** The hook item, in its scope's partition and in the catalog index. */
 export function hookItem(hook: Hook) {
-  return {
-    ...hookKey(hook),
-    gsi1pk: keys.hook.gsi1pk(),
-    gsi1sk: keys.hook.gsi1sk(hook.hookPoint, scopeOf(hook), hook.name),
-    entity: keys.hook.entity,
-    ...hook,
-  };
+  return withJsonText(
+    {
+      ...hookKey(hook),
+      gsi1pk: keys.hook.gsi1pk(),
+      gsi1sk: keys.hook.gsi1sk(hook.hookPoint, scopeOf(hook), hook.name),
+      entity: keys.hook.entity,
+      ...hook,
+    },
+    HOOK_JSON_FIELDS,
+  );
 }
+
+export const hookFromItem = (item: Record<string, unknown>): Hook =>
+  fromItem(Hook, item, 'hook', HOOK_JSON_FIELDS);
+
+export function auditItem(entry: HookAuditEntry) {
+  return withJsonText(
+    {
+      pk: keys.hookAudit.pk(entry.entityId),
+      sk: keys.hookAudit.sk(entry.at, entry.id),
+      entity: keys.hookAudit.entity,
+      ...entry,
+    },
+    AUDIT_JSON_FIELDS,
+  );
+}
+
+export const auditEntryFromItem = (item: Record<string, unknown>): HookAuditEntry =>
+  fromItem(HookAuditEntry, item, 'audit entry', AUDIT_JSON_FIELDS);
 
 /** The item that finds a hook by id. */
 export function refItem(hook: Hook) {

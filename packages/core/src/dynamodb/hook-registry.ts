@@ -9,7 +9,7 @@ import {
 import { monotonicFactory } from 'ulid';
 import {
   Hook,
-  HookAuditEntry,
+  type HookAuditEntry,
   type HookCreate,
   type HookPoint,
   type HookReplace,
@@ -18,7 +18,15 @@ import {
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
 import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../registry';
 import { isTransactionCanceled, translateStoreError } from './errors';
-import { hookItem, hookKey, refItem, scopeOf } from './hook-items';
+import {
+  auditEntryFromItem,
+  auditItem,
+  hookFromItem,
+  hookItem,
+  hookKey,
+  refItem,
+  scopeOf,
+} from './hook-items';
 import { fromItem } from './items';
 import { keys } from './keys';
 import { queryAll, queryPage, type TableQuery } from './pagination';
@@ -111,7 +119,7 @@ export class DynamoHookRegistry implements HookRegistry {
         keys.hook.sk(ref.hookPoint as HookPoint, String(ref.name)),
         'get hook',
       );
-      if (item) return fromItem(Hook, item, 'hook');
+      if (item) return hookFromItem(item);
     }
     return undefined;
   }
@@ -245,7 +253,7 @@ export class DynamoHookRegistry implements HookRegistry {
   async list(filter: HookListFilter, page: PageRequest = {}): Promise<Page<Hook>> {
     const query = this.listQuery(filter);
     const { items, nextCursor } = await queryPage(this.client, query, page, 'list hooks');
-    const hooks = items.map((item) => fromItem(Hook, item, 'hook'));
+    const hooks = items.map((item) => hookFromItem(item));
     return nextCursor ? { items: hooks, nextCursor } : { items: hooks };
   }
 
@@ -260,7 +268,7 @@ export class DynamoHookRegistry implements HookRegistry {
       },
       'resolve hooks',
     );
-    return items.map((item) => fromItem(Hook, item, 'hook'));
+    return items.map((item) => hookFromItem(item));
   }
 
   async generations(scopes: Scope[], hookPoint: HookPoint): Promise<number[]> {
@@ -305,7 +313,7 @@ export class DynamoHookRegistry implements HookRegistry {
       page,
       'read audit trail',
     );
-    const entries = items.map((item) => fromItem(HookAuditEntry, item, 'audit entry'));
+    const entries = items.map((item) => auditEntryFromItem(item));
     return nextCursor ? { items: entries, nextCursor } : { items: entries };
   }
 
@@ -411,12 +419,7 @@ export class DynamoHookRegistry implements HookRegistry {
     return {
       Put: {
         TableName: this.table,
-        Item: {
-          pk: keys.hookAudit.pk(hookId),
-          sk: keys.hookAudit.sk(at, entry.id),
-          entity: keys.hookAudit.entity,
-          ...entry,
-        },
+        Item: auditItem(entry),
       },
     };
   }

@@ -12,6 +12,7 @@ import {
   HookPoint,
   HookType,
   JobId,
+  JsonObject,
   Outcome,
   ReviewDecision,
   ScopeId,
@@ -27,8 +28,8 @@ export const Stage = z.object({
   projectId: ScopeId,
   sceneTypeId: ScopeId.nullable(),
   segmentPath: z.string().nullable(),
-  metadata: z.record(z.string(), z.unknown()),
-  sceneContext: z.record(z.string(), z.unknown()),
+  metadata: JsonObject,
+  sceneContext: JsonObject,
 });
 export type Stage = z.output<typeof Stage>;
 
@@ -54,7 +55,8 @@ export const StageResult = z.object({
   status: ExecutionStatus,
   outcome: Outcome,
   durationMs: z.number().min(0),
-  logId: z.string(),
+  /** The execution log's id once the log is written; null while it is not (see `RunState.logsError`). */
+  logId: z.string().nullable(),
 });
 export type StageResult = z.output<typeof StageResult>;
 
@@ -99,6 +101,17 @@ export const PendingLog = z.object({
 });
 export type PendingLog = z.output<typeof PendingLog>;
 
+/**
+ * The verdict's word that some logs could not be written: those results have `logId: null`, and their
+ * logs are in the execution's history (`run.pending` of the state that emits the verdict).
+ */
+export const LogsError = z.object({
+  message: z.string(),
+  /** The error that ended the last write, as Step Functions caught it: `{ Error, Cause }`. */
+  failure: z.record(z.string(), z.unknown()),
+});
+export type LogsError = z.output<typeof LogsError>;
+
 /** The loop's state: the plan, where it is, what ran, and the verdict so far. */
 export const RunState = z.object({
   plan: StagePlan,
@@ -121,6 +134,8 @@ export const RunState = z.object({
     .nullable(),
   /** Recorded executions whose logs are still to be written, oldest first. */
   pending: z.array(PendingLog),
+  /** Why the logs still pending could not be written, when the last write before the verdict failed. */
+  logsError: LogsError.nullable(),
 });
 export type RunState = z.output<typeof RunState>;
 
@@ -134,6 +149,7 @@ export const initialRun = (): RunState => ({
   review: null,
   last: null,
   pending: [],
+  logsError: null,
 });
 
 export const ClaimOutput = z.object({
@@ -195,6 +211,8 @@ export const StageVerdictDetail = z.strictObject({
   executionId: z.string(),
   results: z.array(StageResult),
   review: ReviewSummary.nullable(),
+  /** Set (and not null) when some logs could not be written: the results without a `logId`. */
+  logsError: LogsError.nullable().optional(),
   /** Set when the local stack stopped mid-stage and the stage was ended on restart. */
   interrupted: z.boolean().optional(),
 });

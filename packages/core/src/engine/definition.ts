@@ -8,6 +8,7 @@
  */
 
 import { hookPoints } from '../domain';
+import { initialRun } from './contracts';
 
 /** Every placeholder the definition uses; the infrastructure must supply each. */
 export const definitionPlaceholders = [
@@ -48,6 +49,7 @@ export const stateNames = {
   runnerFailed: 'RunnerFailed',
   recordExecution: 'RecordExecution',
   writeExecutionLogs: 'WriteExecutionLogs',
+  logsNotWritten: 'LogsNotWritten',
   flagForReview: 'FlagForReview',
   awaitReview: 'AwaitReview',
   reviewTimedOut: 'ReviewTimedOut',
@@ -177,17 +179,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Comment: 'A blocked stage with no results, so the pipeline is not left waiting',
         Parameters: {
           stage: { 'jobId.$': '$.detail.jobId', 'hookPoint.$': '$.detail.hookPoint' },
-          run: {
-            plan: { hooks: [], count: 0 },
-            index: 0,
-            current: null,
-            results: [],
-            verdict: 'blocked',
-            blocked: true,
-            review: null,
-            last: null,
-            pending: [],
-          },
+          run: { ...initialRun(), verdict: 'blocked', blocked: true },
           'claimError.$': '$.claimError',
         },
         Next: s.emitVerdict,
@@ -331,9 +323,21 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         ResultPath: '$.run',
         Retry: [storeRetry],
         // The verdict goes out even so: the pipeline never waits; the logs stay in this history.
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: s.emitVerdict }],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: s.logsNotWritten }],
         Next: s.emitVerdict,
       }),
+      [s.logsNotWritten]: {
+        Type: 'Pass',
+        Comment:
+          'The pending logs could not be written (see $.logsError): the verdict says so, and they stay in this history',
+        Parameters: {
+          message:
+            'the execution logs of the results without a logId could not be written; they are in run.pending of this execution history',
+          'failure.$': '$.logsError',
+        },
+        ResultPath: '$.run.logsError',
+        Next: s.emitVerdict,
+      },
       [s.flagForReview]: lambdaTask('FlagForReviewFunctionArn', {
         Comment: 'A block hook failed: opens a review and announces "Stage Hooks Blocked"',
         Parameters: runArgs,
@@ -413,6 +417,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
           'review.$': '$.run.review',
           'last.$': '$.run.last',
           'pending.$': '$.run.pending',
+          'logsError.$': '$.run.logsError',
         },
         ResultPath: '$.run',
         Next: s.writeExecutionLogs,
@@ -435,6 +440,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
                 'executionId.$': '$$.Execution.Id',
                 'results.$': '$.run.results',
                 'review.$': '$.run.review',
+                'logsError.$': '$.run.logsError',
               },
             },
           ],

@@ -7,7 +7,6 @@ import {
   StageEventDetail,
   safeParseFields,
 } from '../domain';
-import { StoreUnavailableError } from '../errors';
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import { CachedResolver } from '../inheritance';
 import { boundText, type ExecutionLogStore } from '../logs';
@@ -153,7 +152,7 @@ export class StageTasks {
   /** Writes the logs still pending (the stage ends or failed with some unwritten). */
   async writeExecutionLogs({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
     await this.writeLogs(stage, executionId, run);
-    return { ...run, pending: [] };
+    return logsWritten(run, executionId);
   }
 
   async flagForReview({ stage, run, executionId }: RunStepArgs): Promise<{ reviewId: string }> {
@@ -395,7 +394,8 @@ export class StageTasks {
           status: result.status,
           outcome,
           durationMs: result.durationMs,
-          logId,
+          // Cited once the log is written: a verdict never names a log that is not there.
+          logId: null,
         },
       ],
       verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
@@ -412,12 +412,13 @@ export class StageTasks {
     if (!this.logsDue(next, jsonBytes(entry) > pendingLogLimits.entryBytes)) return next;
     try {
       await this.writeLogs(args.stage, executionId, next, keepExisting);
-      return { ...next, pending: [] };
-    } catch (error) {
-      // The hook ran: a store hiccup must not run it again. The logs stay pending for the next write
-      // (before a review, or WriteExecutionLogs before the verdict, which retries).
-      if (error instanceof StoreUnavailableError) return next;
-      throw error;
+      return logsWritten(next, executionId);
+    } catch {
+      // The hook ran, and a log that cannot be written must neither run it again nor change the verdict:
+      // the logs stay pending for the next write (before a review, or WriteExecutionLogs before the
+      // verdict, which retries and, failing for good, says so in the verdict). Until then they are in
+      // the run state, so in the execution's history.
+      return next;
     }
   }
 
@@ -521,6 +522,20 @@ const shortComment = (comment: string | null | undefined) => (comment ? comment.
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/** The run once its pending logs are written: each of their results now cites its log. */
+function logsWritten(run: RunState, executionId: string): RunState {
+  if (run.pending.length === 0) return run;
+  // By hook: a plan holds each hook once, and each of its results was recorded with its pending log.
+  const written = new Map(
+    run.pending.map((entry) => [run.plan.hooks[entry.index]?.id, invocationIdOf(executionId, entry.index)]),
+  );
+  const results = run.results.map((result) => {
+    const logId = result.logId === null ? written.get(result.hookId) : undefined;
+    return logId === undefined ? result : { ...result, logId };
+  });
+  return { ...run, results, pending: [] };
+}
 
 /** A log id per (execution, position): deterministic, so a retried RecordExecution writes the same item. */
 export function invocationIdOf(executionId: string, index: number): string {

@@ -29,7 +29,8 @@ const stage = {
   projectId: 'p1',
   sceneTypeId: null,
   segmentPath: 's3://bucket/seg-1.mp4',
-  metadata: { fps: 24, tags: ['a'] },
+  // Keys named like Object.prototype members are data like any other.
+  metadata: JSON.parse('{"fps":24,"tags":["a"],"constructor":{"__proto__":1}}'),
   sceneContext: {},
 };
 const run = {
@@ -43,7 +44,7 @@ const run = {
       status: 'passed',
       outcome: 'continued',
       durationMs: 3,
-      logId: 'e.0',
+      logId: null,
     },
   ],
   verdict: 'passed',
@@ -73,6 +74,7 @@ const run = {
       recordedAt: 1795000000000,
     },
   ],
+  logsError: null,
 };
 const executionId = 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:e';
 const samples: Array<[string, z.ZodType, unknown]> = [

@@ -131,8 +131,14 @@ describe('failure paths', () => {
     expect(all[stateNames.stageFailed]?.Next).toBe(stateNames.writeExecutionLogs);
     expect(all[stateNames.writeExecutionLogs]?.Next).toBe(stateNames.emitVerdict);
     expect(all[stateNames.writeExecutionLogs]?.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: stateNames.emitVerdict },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: stateNames.logsNotWritten },
     ]);
+    // ...saying so in the run state, which the verdict carries.
+    expect(all[stateNames.logsNotWritten]).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.run.logsError',
+      Next: stateNames.emitVerdict,
+    });
   });
 
   it('rejects a review only on a deliberate Review.Rejected, and retries its own faults', () => {

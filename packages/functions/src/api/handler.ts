@@ -1,5 +1,5 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import { safeParseFields } from '@stagehooks/core/domain';
+import { jsonTooDeepAt, MAX_JSON_DEPTH, safeParseFields, tooDeepMessage } from '@stagehooks/core/domain';
 import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -103,13 +103,23 @@ function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
   if (contentType && contentType !== 'application/json') {
     throw new HttpProblem(415, `send the body as application/json, not ${contentType}`);
   }
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     throw new ValidationError('request', [
       { path: '', message: `the body is not valid JSON: ${(error as Error).message}` },
     ]);
   }
+  // Free-form fields check their own depth; this stops any deeper body before code that recurses
+  // (a copy, a serializer) meets it. Room for a field two levels down (input.metadata) at the bound.
+  const tooDeep = jsonTooDeepAt(body, MAX_JSON_DEPTH + 2);
+  if (tooDeep !== null) {
+    throw new ValidationError('request', [
+      { path: tooDeep.slice(0, 2).join('.'), message: tooDeepMessage() },
+    ]);
+  }
+  return body;
 }
 
 /**

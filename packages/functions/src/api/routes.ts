@@ -7,6 +7,7 @@ import {
   HookPoint,
   HookReplace,
   hookPointInfo,
+  JsonObject,
   Review,
   ReviewDecisionInput,
   ReviewStatus,
@@ -96,7 +97,7 @@ const TestResult = HookRunResultShape.omit({
   finishedAt: true,
 }).extend({
   logId: z.string(),
-  input: z.record(z.string(), z.unknown()),
+  input: JsonObject,
 });
 
 const JobExecution = z.object({

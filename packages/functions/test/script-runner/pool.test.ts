@@ -108,7 +108,7 @@ const successes = () =>
     const run = RunState.parse(JSON.parse(c.args[0].input.output ?? 'null'));
     return { token: c.args[0].input.taskToken, run, recorded: run.results.at(-1) };
   });
-const logOf = async (logId: string | undefined) =>
+const logOf = async (logId: string | null | undefined) =>
   new DynamoExecutionLogStore(table.doc, { tableName: table.tableName }).get(logId ?? '');
 const failures = () => sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
 

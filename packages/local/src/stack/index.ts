@@ -29,6 +29,7 @@ import {
   resolveScriptSandbox,
 } from '@stagehooks/core/executors/script';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import type { ExecutionLogStore } from '@stagehooks/core/logs';
 import { createAdminApi } from '@stagehooks/functions/api';
 import { StepFunctionsExecutions, StepFunctionsTaskReporter } from '@stagehooks/functions/aws';
 import { createStageHandlers } from '@stagehooks/functions/stage';
@@ -127,6 +128,8 @@ function lastStateData(record: ExecutionRecord): unknown {
 export interface LocalStackChecks {
   /** Every Task input deep-frozen: a handler that changes its input (the state's data) fails. */
   freezeTaskInputs?: boolean;
+  /** The log store the engine writes to, wrapped: a test makes its writes fail. */
+  engineLogs?: (logs: ExecutionLogStore) => ExecutionLogStore;
 }
 
 /**
@@ -213,7 +216,8 @@ export async function startLocalStack(
       venvsRoot: config.dataDir.venvs,
       launcher: scriptLauncher,
     });
-    const tasks = new StageTasks({ registry, logs, reviews, claims, webhooks, scripts, events });
+    const engineLogs = checks.engineLogs?.(logs) ?? logs;
+    const tasks = new StageTasks({ registry, logs: engineLogs, reviews, claims, webhooks, scripts, events });
 
     const sfn = new LocalStepFunctions({
       dataDir: config.dataDir.executions,
