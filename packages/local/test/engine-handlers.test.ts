@@ -121,6 +121,7 @@ describe('the stage machine on the local emulator', () => {
         executionId: executionArn,
         results: [],
         review: null,
+        logsError: null,
       },
     ]);
     expect(record.raw.filter((e) => e.type === 'StateEntered').map((e) => e.state?.name)).toEqual([

@@ -29,8 +29,8 @@ const stage = {
   projectId: 'p1',
   sceneTypeId: null,
   segmentPath: 's3://bucket/seg-1.mp4',
-  // Keys named like Object.prototype members are data like any other.
-  metadata: JSON.parse('{"fps":24,"tags":["a"],"constructor":{"__proto__":1}}'),
+  // Keys named like Object.prototype members are data like any other (not `constructor`: toStrictEqual reads it as the type).
+  metadata: JSON.parse('{"fps":24,"tags":["a"],"toString":{"__proto__":1}}'),
   sceneContext: {},
 };
 const run = {
