@@ -417,8 +417,8 @@ export class StageTasks {
       // The hook ran, and a log that cannot be written must neither run it again nor change the verdict:
       // the logs stay pending for the next write (before a review, or WriteExecutionLogs before the
       // verdict, which retries and, failing for good, says so in the verdict). Until then they are in
-      // the run state, so in the execution's history.
-      return next;
+      // the run state, so in the execution's history, within a bound that keeps that state possible.
+      return withinPendingBudget(next);
     }
   }
 
@@ -522,6 +522,35 @@ const shortComment = (comment: string | null | undefined) => (comment ? comment.
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/**
+ * Logs that wait because the store refuses them travel in the run state, which Step Functions caps at
+ * 256 KiB (past it the execution fails with no verdict). Over this, their captured text is cut to a
+ * short head each (`truncated` set): the log keeps what ran, how it ended and the start of its output.
+ */
+export const PENDING_BUDGET_BYTES = 64 * 1024;
+const PENDING_CAPTURE_BYTES = 1024;
+
+function withinPendingBudget(run: RunState): RunState {
+  if (jsonBytes(run.pending) <= PENDING_BUDGET_BYTES) return run;
+  const pending = run.pending.map((entry) => {
+    const cut = (text: string | null) =>
+      text === null ? { text, cut: false } : boundText(text, PENDING_CAPTURE_BYTES);
+    const stdout = cut(entry.result.stdout);
+    const stderr = cut(entry.result.stderr);
+    const responseBody = cut(entry.result.responseBody);
+    if (!stdout.cut && !stderr.cut && !responseBody.cut) return entry;
+    const result = {
+      ...entry.result,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      responseBody: responseBody.text,
+      truncated: true,
+    };
+    return { ...entry, result };
+  });
+  return { ...run, pending };
+}
 
 /** The run once its pending logs are written: each of their results now cites its log. */
 function logsWritten(run: RunState, executionId: string): RunState {

@@ -8,11 +8,12 @@ import {
   failureMessage,
   initialRun,
   outcomeOf,
+  PENDING_BUDGET_BYTES,
   pendingLogLimits,
   type RunState,
   StageTasks,
 } from '@stagehooks/core/engine';
-import { StoreUnavailableError } from '@stagehooks/core/errors';
+import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import type { HookRunResult } from '@stagehooks/core/executors';
 import type { ExecutionLogStore } from '@stagehooks/core/logs';
 import { createTestTable } from '@test/dynamodb';
@@ -379,6 +380,65 @@ describe('StageTasks', () => {
     expect((await logs.listByJob('job-down')).items.map((l) => [l.id, l.status])).toEqual([
       ['job-down-1.0', 'passed'],
     ]);
+  });
+
+  it('keeps logs the store keeps refusing within the run state budget, and the verdict as the hooks earned it', async () => {
+    // Prepare: a store whose every write fails for good; 20 webhooks answering 16 KiB each
+    const broken: ExecutionLogStore = {
+      append: async () => {
+        throw new StoreError('append execution log');
+      },
+      appendAll: async () => {
+        throw new StoreError('append execution logs');
+      },
+      get: (id) => logs.get(id),
+      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
+      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
+    };
+    const big = { ...passed(), responseStatus: 200, responseBody: 'x'.repeat(16 * 1024) };
+    const withBrokenStore = new StageTasks({
+      ...tasksDeps(),
+      logs: broken,
+      webhooks: { send: async () => big },
+    });
+    for (let i = 0; i < 20; i++) {
+      await registry.create(
+        hookCreate({
+          name: `big-${i}`,
+          type: 'webhook',
+          hookPoint: 'pre_segment',
+          scopeType: 'project',
+          scopeId: 'p-broken',
+          sortOrder: i,
+          config: { url: 'https://hooks.example.com/in' },
+        }),
+        'test',
+      );
+    }
+    const at = { ...stage('job-broken'), hookPoint: 'pre_segment' as const, projectId: 'p-broken' };
+    const id = executionId('job-broken-1');
+    let run = await withBrokenStore.resolveEffectiveHooks(at, initialRun());
+
+    // Act
+    while (run.current) {
+      run = await withBrokenStore.runWebhook({
+        stage: at,
+        hook: run.current,
+        index: run.index,
+        executionId: id,
+        run,
+      });
+    }
+
+    // Assess: every hook ran and passed, none cited, every log still pending, the state bounded
+    expect(run.results.map((r) => [r.status, r.logId])).toEqual(Array(20).fill(['passed', null]));
+    expect(run).toMatchObject({ verdict: 'passed', blocked: false });
+    expect(run.pending.map((p) => p.index)).toEqual([...Array(20).keys()]);
+    expect(Buffer.byteLength(JSON.stringify(run.pending))).toBeLessThanOrEqual(PENDING_BUDGET_BYTES);
+    expect(run.pending[0]?.result).toMatchObject({ truncated: true, responseStatus: 200 });
+    await expect(withBrokenStore.writeExecutionLogs({ stage: at, run, executionId: id })).rejects.toThrow(
+      StoreError,
+    );
   });
 
   it('claims an event once, and rejects a malformed one with every reason', async () => {
