@@ -216,7 +216,7 @@ describe('how deep JSON may nest', () => {
     // Assess
     expect(verdict.detail).toMatchObject({ verdict: 'passed' });
     const [log] = await logsOf('job-deep-32');
-    expect(text((log?.input as Record<string, unknown>).metadata)).toBe(text(nested(32)));
+    expect(text((log?.input as Record<string, unknown> | undefined)?.metadata)).toBe(text(nested(32)));
     expect(described).toMatchObject({ status: 'FAILED', error: 'StageEvent.Invalid' });
     expect((await rejectionOf(eventId))?.reasons).toEqual([
       { path: 'detail.sceneContext', message: 'nests more than 32 levels deep' },
