@@ -60,6 +60,7 @@ const definition = {
 
 let sfn: LocalStepFunctions;
 let bus: LocalEventBus;
+const deliveryErrors: Error[] = [];
 let server: Server;
 let client: SFNClient;
 let events: EventBridgeClient;
@@ -81,7 +82,7 @@ beforeAll(async () => {
       return context.waitForTaskToken(token);
     },
   });
-  bus = new LocalEventBus();
+  bus = new LocalEventBus({ onDeliveryError: (error) => void deliveryErrors.push(error) });
   server = createAwsEndpoint({ sfn, bus });
   const port = await freePort();
   await listen(server, port);
@@ -300,5 +301,136 @@ describe('EventBridge PutEvents through the real SDK client', () => {
       'detail-type': 'Order',
       id: result.Entries?.[0]?.EventId,
     });
+  });
+});
+
+/** A JSON object `levels` deep, itself level 1. */
+const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+describe('PutEvents takes each entry or none of it', () => {
+  /** Events from `source` as a rule's target sees them; the target serializes them, as the stack's does. */
+  const deliveredFrom = (source: string, target?: (event: EventEnvelope) => void) => {
+    const delivered: EventEnvelope[] = [];
+    bus.addRule({
+      name: source,
+      pattern: { source: [source] },
+      target: (event) => {
+        JSON.stringify(event);
+        delivered.push(event);
+        target?.(event);
+      },
+    });
+    return delivered;
+  };
+  const entry = (source: string, detail: string) => ({
+    Source: source,
+    DetailType: 'Stage Reached',
+    Detail: detail,
+  });
+
+  it('checks every entry before delivering any, answers a bad one in its own result, and delivers the rest once', async () => {
+    // Prepare
+    const delivered = deliveredFrom('pipeline.batch');
+    const good = (n: number) => entry('pipeline.batch', JSON.stringify({ n }));
+
+    // Act
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          good(1),
+          entry('pipeline.batch', `{"jobId":"j","metadata":${nested(10_000)}}`),
+          entry('pipeline.batch', `{"metadata":${nested(32)}}`),
+          entry('pipeline.batch', '[1, 2]'),
+          { DetailType: 'Stage Reached', Detail: '{}' },
+          { Source: 'pipeline.batch', Detail: '{}' },
+          { Source: 'pipeline.batch', DetailType: 'Stage Reached' },
+          entry('pipeline.batch', JSON.stringify({ blob: 'x'.repeat(256 * 1024) })),
+          good(2),
+        ],
+      }),
+    );
+
+    // Assess
+    expect(result.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'MalformedDetail',
+      'MalformedDetail',
+      'MalformedDetail',
+      'InvalidArgument',
+      'InvalidArgument',
+      'InvalidArgument',
+      'InvalidArgument',
+      'ok',
+    ]);
+    expect(result.FailedEntryCount).toBe(7);
+    expect(result.Entries?.slice(1, 8).map((e) => e.ErrorMessage)).toEqual([
+      'Detail is malformed: detail.metadata nests more than 32 levels deep.',
+      'Detail is malformed: detail.metadata nests more than 32 levels deep.',
+      'Detail is malformed: it must be a JSON object.',
+      'Parameter Source is not valid. Reason: Source is a required argument.',
+      'Parameter DetailType is not valid. Reason: DetailType is a required argument.',
+      'Parameter Detail is not valid. Reason: Detail is a required argument.',
+      expect.stringMatching(
+        /^Parameter Entry is not valid\. Reason: the entry is \d+ bytes, over the 262144/,
+      ),
+    ]);
+    expect(delivered.map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(delivered.map((e) => e.id)).toEqual([result.Entries?.[0]?.EventId, result.Entries?.[8]?.EventId]);
+  });
+
+  it('takes a Detail 32 levels deep, the most any JSON input may nest', async () => {
+    const delivered = deliveredFrom('pipeline.deep');
+    const result = await events.send(
+      new PutEventsCommand({ Entries: [entry('pipeline.deep', `{"metadata":${nested(31)}}`)] }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    expect(delivered).toHaveLength(1);
+  });
+
+  it('answers 200 when a target fails: the failure stays with the target and later entries are still delivered', async () => {
+    // Prepare: the first event's target throws
+    deliveryErrors.length = 0;
+    const delivered = deliveredFrom('pipeline.failing', (event) => {
+      if (event.detail.n === 1) throw new Error('target down');
+    });
+
+    // Act
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [entry('pipeline.failing', '{"n":1}'), entry('pipeline.failing', '{"n":2}')],
+      }),
+    );
+
+    // Assess: once each, so the client did not send the batch again
+    expect(result.FailedEntryCount).toBe(0);
+    expect(delivered.map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(deliveryErrors.map((e) => e.message)).toEqual([
+      `rule pipeline.failing failed on event ${result.Entries?.[0]?.EventId}: target down`,
+    ]);
+  });
+
+  it('refuses a batch of more than 10 entries, or of none, as a whole', async () => {
+    const delivered = deliveredFrom('pipeline.many');
+    const send = (count: number) =>
+      events.send(
+        new PutEventsCommand({ Entries: Array.from({ length: count }, () => entry('pipeline.many', '{}')) }),
+      );
+    for (const count of [11, 0]) {
+      const error = await send(count).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    }
+    expect(delivered).toHaveLength(0);
+    await expect(send(10)).resolves.toMatchObject({ FailedEntryCount: 0 });
+    expect(delivered).toHaveLength(10);
+  });
+
+  it('keeps the time the client gave the event', async () => {
+    const delivered = deliveredFrom('pipeline.timed');
+    await events.send(
+      new PutEventsCommand({
+        Entries: [{ ...entry('pipeline.timed', '{}'), Time: new Date('2024-05-01T10:00:00Z') }],
+      }),
+    );
+    expect(delivered[0]?.time).toBe('2024-05-01T10:00:00Z');
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { LocalEventBus, PutEventsEntry } from '../event-bus';
+import { MAX_JSON_DEPTH } from '@stagehooks/core/domain';
+import { EventBridgeApiError, type LocalEventBus } from '../event-bus';
 import { StepFunctionsApiError } from '../step-functions/errors';
 import type { LocalStepFunctions } from '../step-functions/local-step-functions';
 
@@ -17,7 +18,9 @@ type Operation = (body: Record<string, unknown>) => unknown;
 export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEventBus }) {
   const { sfn, bus } = deps;
   const operations: Record<string, Operation> = {
-    'AWSEvents.PutEvents': (body) => bus.putEvents((body.Entries as PutEventsEntry[] | undefined) ?? []),
+    // Events come into the product here: their Detail nests at most as deep as any JSON it accepts.
+    'AWSEvents.PutEvents': (body) =>
+      bus.putEvents(body.Entries as unknown[], { maxDetailDepth: MAX_JSON_DEPTH }),
     'AWSStepFunctions.ListStateMachines': () => ({ stateMachines: sfn.listStateMachines() }),
     'AWSStepFunctions.StartExecution': (body) =>
       sfn.startExecution({
@@ -93,12 +96,17 @@ async function handle(
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     reply(200, await operation(body));
   } catch (error) {
-    if (error instanceof StepFunctionsApiError) reply(400, { __type: error.awsType, message: error.message });
+    if (error instanceof StepFunctionsApiError || error instanceof EventBridgeApiError)
+      reply(400, { __type: error.awsType, message: error.message });
     else if (error instanceof SyntaxError)
       reply(400, { __type: 'SerializationException', message: 'request body is not JSON' });
     else
       reply(500, { __type: 'InternalFailure', message: 'the local endpoint failed; see the stack output' });
-    if (!(error instanceof StepFunctionsApiError) && !(error instanceof SyntaxError))
+    if (
+      !(error instanceof StepFunctionsApiError) &&
+      !(error instanceof EventBridgeApiError) &&
+      !(error instanceof SyntaxError)
+    )
       console.error('aws endpoint:', error);
   }
 }

@@ -177,6 +177,7 @@ export async function startLocalStack(
       forwardTo: config.eventTargetUrl,
       onForwardError: (error) =>
         console.warn(`stagehooks: could not forward an event to ${config.eventTargetUrl}: ${error.message}`),
+      onDeliveryError: (error) => console.error(`stagehooks: ${error.message}`),
     });
     const events: EventPublisher = {
       publish: async (entries) => {
