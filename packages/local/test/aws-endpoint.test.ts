@@ -50,7 +50,7 @@ const definition = {
       TimeoutSeconds: 30,
       Parameters: {
         FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:hold',
-        Payload: { 'token.$': '$$.Task.Token' },
+        Payload: { 'taskToken.$': '$$.Task.Token' },
       },
       Next: 'Done',
     },
@@ -77,7 +77,7 @@ beforeAll(async () => {
       return { ...(input as object), worked: true };
     },
     Hold: async (input, context) => {
-      const token = (input as { Payload: { token: string } }).Payload.token;
+      const token = (input as { Payload: { taskToken: string } }).Payload.taskToken;
       tokens.push(token);
       return context.waitForTaskToken(token);
     },
@@ -167,6 +167,12 @@ describe('Step Functions through the real SDK client', () => {
     expect(JSON.parse(described.output ?? '{}')).toEqual({ decided: 'yes' });
     const history = await client.send(new GetExecutionHistoryCommand({ executionArn }));
     expect(history.events?.map((e) => e.type)).toContain('TaskSubmitted');
+    // the history shows where the token went, never the token
+    const scheduled = history.events?.find((e) => e.type === 'TaskScheduled');
+    expect(JSON.parse(scheduled?.taskScheduledEventDetails?.parameters ?? '{}')).toMatchObject({
+      Payload: { taskToken: '[redacted]' },
+    });
+    expect(JSON.stringify(history.events)).not.toContain(tokens[0]);
     await expect(
       client.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: '{}' })),
     ).rejects.toBeInstanceOf(TaskDoesNotExist);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { MAX_JSON_DEPTH } from '@stagehooks/core/domain';
+import { redactTaskTokens } from '@stagehooks/core/engine';
 import { EventBridgeApiError, type LocalEventBus } from '../event-bus';
 import { StepFunctionsApiError } from '../step-functions/errors';
 import type { LocalStepFunctions } from '../step-functions/local-step-functions';
@@ -31,8 +32,11 @@ export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEve
     'AWSStepFunctions.DescribeExecution': (body) => sfn.describeExecution(String(body.executionArn)),
     'AWSStepFunctions.ListExecutions': (body) =>
       sfn.listExecutions(body as Parameters<LocalStepFunctions['listExecutions']>[0]),
-    'AWSStepFunctions.GetExecutionHistory': (body) =>
-      sfn.getExecutionHistory(body as Parameters<LocalStepFunctions['getExecutionHistory']>[0]),
+    // Whoever reads a history here must not learn a token that would let it decide a review.
+    'AWSStepFunctions.GetExecutionHistory': (body) => {
+      const page = sfn.getExecutionHistory(body as Parameters<LocalStepFunctions['getExecutionHistory']>[0]);
+      return { ...page, events: redactTaskTokens(page.events) };
+    },
     'AWSStepFunctions.StopExecution': (body) =>
       sfn.stopExecution(body as Parameters<LocalStepFunctions['stopExecution']>[0]),
     'AWSStepFunctions.SendTaskSuccess': (body) =>
