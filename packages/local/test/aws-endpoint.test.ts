@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -14,7 +18,16 @@ import {
   StopExecutionCommand,
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
-import { createAwsEndpoint, listen } from '@stagehooks/local/aws-endpoint';
+import { fromIni } from '@aws-sdk/credential-providers';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  type AwsKeyPair,
+  createAwsEndpoint,
+  type LocalAwsCredentials,
+  listen,
+  loadAwsCredentials,
+} from '@stagehooks/local/aws-endpoint';
 import { type EventEnvelope, LocalEventBus } from '@stagehooks/local/event-bus';
 import { LocalStepFunctions } from '@stagehooks/local/step-functions';
 import { freePort } from '@test/free-port';
@@ -65,6 +78,9 @@ let server: Server;
 let client: SFNClient;
 let events: EventBridgeClient;
 let arn: string;
+let home: string;
+let endpoint: string;
+let local: LocalAwsCredentials;
 const tokens: string[] = [];
 let flaky = 0;
 
@@ -83,22 +99,24 @@ beforeAll(async () => {
     },
   });
   bus = new LocalEventBus({ onDeliveryError: (error) => void deliveryErrors.push(error) });
-  server = createAwsEndpoint({ sfn, bus });
+  home = await mkdtemp(join(tmpdir(), 'stagehooks-endpoint-'));
+  local = await loadAwsCredentials(home, undefined);
+  server = createAwsEndpoint({ sfn, bus, credentials: local.keys });
   const port = await freePort();
   await listen(server, port);
-  const config = {
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  };
+  endpoint = `http://127.0.0.1:${port}`;
+  // The clients read the generated file as any AWS SDK client reads a shared-credentials file.
+  const credentials = fromIni({ profile: 'stagehooks', filepath: join(home, 'aws-credentials') });
+  const config = { endpoint, region: 'us-east-1', credentials };
   client = new SFNClient(config);
   events = new EventBridgeClient(config);
 });
-afterAll(() => {
+afterAll(async () => {
   client.destroy();
   events.destroy();
   void sfn.close();
   server.close();
+  await rm(home, { recursive: true, force: true });
 });
 
 const start = (name: string, input: object) =>
@@ -438,5 +456,169 @@ describe('PutEvents takes each entry or none of it', () => {
       }),
     );
     expect(delivered[0]?.time).toBe('2024-05-01T10:00:00Z');
+  });
+});
+
+describe('the endpoint answers only requests signed with its key pair', () => {
+  /** A request signed by the SDK's own signer, then sent as given (so it can be changed after signing). */
+  async function sendSigned(options: {
+    body?: string;
+    sentBody?: string;
+    keys?: AwsKeyPair;
+    service?: string;
+    at?: Date;
+    headers?: Record<string, string>;
+  }) {
+    const body = options.body ?? '{}';
+    const { hostname, port } = new URL(endpoint);
+    const signer = new SignatureV4({
+      credentials: options.keys ?? local.keys,
+      region: 'us-east-1',
+      service: options.service ?? 'states',
+      sha256: Sha256,
+    });
+    const signed = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname,
+        port: Number(port),
+        path: '/',
+        query: {},
+        headers: {
+          host: `${hostname}:${port}`,
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'AWSStepFunctions.ListStateMachines',
+          ...options.headers,
+        },
+        body,
+      },
+      { signingDate: options.at ?? new Date() },
+    );
+    return send(signed.headers, options.sentBody ?? body);
+  }
+  function send(headers: Record<string, string>, body: string) {
+    const { hostname, port } = new URL(endpoint);
+    return new Promise<{ status: number; body: { __type?: string; message?: string } }>((resolve, reject) => {
+      const req = request({ host: hostname, port, method: 'POST', path: '/', headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  const sfnWith = (credentials: AwsKeyPair, extra: object = {}) =>
+    new SFNClient({ endpoint, region: 'us-east-1', credentials, ...extra });
+
+  it('generates the pair once, into a file only its owner can read, and keeps it on the next start', async () => {
+    const file = join(home, 'aws-credentials');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).toMatch(
+      /^\[stagehooks\]\naws_access_key_id = AKIA[A-Z2-7]{16}\naws_secret_access_key = \S{40}\n$/,
+    );
+    expect(await loadAwsCredentials(home, undefined)).toEqual(local);
+    const fromEnv = { accessKeyId: 'AKIAFROMTHEENVIRONMENT', secretAccessKey: 'x'.repeat(40) };
+    expect(await loadAwsCredentials(home, fromEnv)).toEqual({ keys: fromEnv, file: undefined });
+  });
+
+  it('takes a request signed by hand with the pair (the control for the refusals below)', async () => {
+    const answer = await sendSigned({});
+    expect(answer).toMatchObject({ status: 200, body: { stateMachines: [{ name: 'test-machine' }] } });
+  });
+
+  it('refuses an unknown access key and a wrong secret key, as AWS does', async () => {
+    const unknown = sfnWith({
+      accessKeyId: 'AKIAUNKNOWNKEY000000',
+      secretAccessKey: local.keys.secretAccessKey,
+    });
+    const wrongSecret = sfnWith({ accessKeyId: local.keys.accessKeyId, secretAccessKey: 'x'.repeat(40) });
+    await expect(unknown.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(wrongSecret.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    unknown.destroy();
+    wrongSecret.destroy();
+  });
+
+  it('refuses an unsigned request, and one whose Authorization header lacks its parts', async () => {
+    const headers = {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'AWSStepFunctions.ListStateMachines',
+    };
+    expect(await send(headers, '{}')).toMatchObject({
+      status: 403,
+      body: { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+    });
+    expect(
+      await send(
+        { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${local.keys.accessKeyId}` },
+        '{}',
+      ),
+    ).toMatchObject({
+      status: 400,
+      body: {
+        __type: 'IncompleteSignatureException',
+        message:
+          "Authorization header requires 'SignedHeaders' parameter. Authorization header requires 'Signature' parameter.",
+      },
+    });
+  });
+
+  it('refuses a body changed after signing, whether or not its hash was signed', async () => {
+    const target = { 'x-amz-target': 'AWSStepFunctions.DescribeExecution' };
+    const signedHash = {
+      ...target,
+      'x-amz-content-sha256': createHash('sha256').update('{"executionArn":"a"}').digest('hex'),
+    };
+    for (const headers of [target, signedHash]) {
+      const answer = await sendSigned({
+        headers,
+        body: '{"executionArn":"a"}',
+        sentBody: '{"executionArn":"b"}',
+      });
+      expect(answer).toMatchObject({ status: 403, body: { __type: 'InvalidSignatureException' } });
+    }
+  });
+
+  it('refuses a signature for another service', async () => {
+    expect(await sendSigned({ service: 'events' })).toMatchObject({
+      status: 403,
+      body: {
+        __type: 'InvalidSignatureException',
+        message: "Credential should be scoped to correct service: 'states'.",
+      },
+    });
+  });
+
+  it('refuses a request dated more than 5 minutes off, and the SDK corrects its clock from the answer, as against AWS', async () => {
+    // Act
+    const late = await sendSigned({ at: new Date(Date.now() - 6 * 60_000) });
+    const early = await sendSigned({ at: new Date(Date.now() + 6 * 60_000) });
+    const skewed = sfnWith(local.keys, { systemClockOffset: -10 * 60_000, maxAttempts: 1 });
+    const corrected = sfnWith(local.keys, { systemClockOffset: -10 * 60_000 });
+
+    // Assess
+    expect(late).toMatchObject({ status: 400, body: { __type: 'InvalidSignatureException' } });
+    expect(late.body.message).toMatch(
+      /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/,
+    );
+    expect(early.body.message).toMatch(/^Signature not yet current: /);
+    await expect(skewed.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
+    await expect(corrected.send(new ListStateMachinesCommand({}))).resolves.toMatchObject({
+      stateMachines: [{ name: 'test-machine' }],
+    });
+    skewed.destroy();
+    corrected.destroy();
   });
 });
