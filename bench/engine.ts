@@ -83,7 +83,6 @@ const TARGETS = {
   ofCeiling: 0.5,
 };
 
-const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const execFileAsync = promisify(execFile);
 
 type HookType = 'webhook' | 'shell' | 'python';
@@ -115,7 +114,7 @@ class EngineDriver {
     this.eventBridge = new EventBridgeClient({
       endpoint: stack.endpoints.aws,
       region: 'us-east-1',
-      credentials,
+      credentials: stack.awsCredentials,
     });
     stack.bus.subscribe((event: EventEnvelope) => {
       if (event.source !== 'stagehooks' || event['detail-type'] !== 'Stage Hooks Completed') return;

@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -337,6 +338,55 @@ describe('events', () => {
       ]),
     );
     expect(await logsOf('job-bad')).toEqual([]);
+  });
+});
+
+describe('a PutEvents batch', () => {
+  it('runs the stage of its good entry once and refuses the entry nested too deep', async () => {
+    // Prepare
+    const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+    await t.define({
+      name: 'counted',
+      type: 'shell',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: 'p-batch',
+      config: { script: 'true' },
+    });
+    const entry = (detail: string) => ({
+      Source: 'studio.pipeline',
+      DetailType: 'Stage Reached',
+      EventBusName: 'stagehooks',
+      Detail: detail,
+    });
+
+    // Act
+    const put = await t.eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          entry(JSON.stringify({ hookPoint: 'post_segment', jobId: 'job-batch', projectId: 'p-batch' })),
+          entry(
+            `{"hookPoint":"post_segment","jobId":"job-batch-deep","projectId":"p-batch","metadata":${nested(10_000)}}`,
+          ),
+        ],
+      }),
+    );
+    const verdict = await t.receiver.verdict('job-batch', 'post_segment');
+
+    // Assess
+    expect(put.FailedEntryCount).toBe(1);
+    expect(put.Entries?.[1]).toEqual({
+      ErrorCode: 'MalformedDetail',
+      ErrorMessage: 'Detail is malformed: detail.metadata nests more than 1100 levels deep.',
+    });
+    expect(verdict.detail).toMatchObject({ verdict: 'passed', results: [{ name: 'counted' }] });
+    expect(await logsOf('job-batch')).toHaveLength(1);
+    const { executions = [] } = await t.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: t.stack.stateMachineArn, maxResults: 1000 }),
+    );
+    expect(executions.filter((e) => e.name?.startsWith('job-batch-')).map((e) => e.name)).toEqual([
+      expect.stringMatching(/^job-batch-post_segment-/),
+    ]);
   });
 });
 

@@ -9,8 +9,6 @@ import { type LocalStack, type LocalStackChecks, startLocalStack } from '@stageh
 import { startEventReceiver } from './event-receiver';
 import { freePort } from './free-port';
 
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-
 /**
  * The real local stack (`npm start`'s), on free ports in a temporary home, with the real SDK clients
  * pointed at it and an HTTP receiver for the events it forwards.
@@ -36,6 +34,8 @@ export async function startTestStack(
   });
   // Handlers get the state's own data (not a copy): every e2e stage checks that none changes it.
   const stack: LocalStack = await startLocalStack(config, { freezeTaskInputs: true, ...checks });
+  // The endpoint answers only requests signed with the pair the stack generated into its home.
+  const credentials = stack.awsCredentials;
   const eventBridge = new EventBridgeClient({
     endpoint: stack.endpoints.aws,
     region: 'us-east-1',

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -14,7 +18,16 @@ import {
   StopExecutionCommand,
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
-import { createAwsEndpoint, listen } from '@stagehooks/local/aws-endpoint';
+import { fromIni } from '@aws-sdk/credential-providers';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import {
+  type AwsKeyPair,
+  createAwsEndpoint,
+  type LocalAwsCredentials,
+  listen,
+  loadAwsCredentials,
+} from '@stagehooks/local/aws-endpoint';
 import { type EventEnvelope, LocalEventBus } from '@stagehooks/local/event-bus';
 import { LocalStepFunctions } from '@stagehooks/local/step-functions';
 import { freePort } from '@test/free-port';
@@ -50,7 +63,7 @@ const definition = {
       TimeoutSeconds: 30,
       Parameters: {
         FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:hold',
-        Payload: { 'token.$': '$$.Task.Token' },
+        Payload: { 'taskToken.$': '$$.Task.Token' },
       },
       Next: 'Done',
     },
@@ -60,10 +73,14 @@ const definition = {
 
 let sfn: LocalStepFunctions;
 let bus: LocalEventBus;
+const deliveryErrors: Error[] = [];
 let server: Server;
 let client: SFNClient;
 let events: EventBridgeClient;
 let arn: string;
+let home: string;
+let endpoint: string;
+let local: LocalAwsCredentials;
 const tokens: string[] = [];
 let flaky = 0;
 
@@ -76,28 +93,30 @@ beforeAll(async () => {
       return { ...(input as object), worked: true };
     },
     Hold: async (input, context) => {
-      const token = (input as { Payload: { token: string } }).Payload.token;
+      const token = (input as { Payload: { taskToken: string } }).Payload.taskToken;
       tokens.push(token);
       return context.waitForTaskToken(token);
     },
   });
-  bus = new LocalEventBus();
-  server = createAwsEndpoint({ sfn, bus });
+  bus = new LocalEventBus({ onDeliveryError: (error) => void deliveryErrors.push(error) });
+  home = await mkdtemp(join(tmpdir(), 'stagehooks-endpoint-'));
+  local = await loadAwsCredentials(home, undefined);
+  server = createAwsEndpoint({ sfn, bus, credentials: local.keys });
   const port = await freePort();
   await listen(server, port);
-  const config = {
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  };
+  endpoint = `http://127.0.0.1:${port}`;
+  // The clients read the generated file as any AWS SDK client reads a shared-credentials file.
+  const credentials = fromIni({ profile: 'stagehooks', filepath: join(home, 'aws-credentials') });
+  const config = { endpoint, region: 'us-east-1', credentials };
   client = new SFNClient(config);
   events = new EventBridgeClient(config);
 });
-afterAll(() => {
+afterAll(async () => {
   client.destroy();
   events.destroy();
   void sfn.close();
   server.close();
+  await rm(home, { recursive: true, force: true });
 });
 
 const start = (name: string, input: object) =>
@@ -166,6 +185,12 @@ describe('Step Functions through the real SDK client', () => {
     expect(JSON.parse(described.output ?? '{}')).toEqual({ decided: 'yes' });
     const history = await client.send(new GetExecutionHistoryCommand({ executionArn }));
     expect(history.events?.map((e) => e.type)).toContain('TaskSubmitted');
+    // the history shows where the token went, never the token
+    const scheduled = history.events?.find((e) => e.type === 'TaskScheduled');
+    expect(JSON.parse(scheduled?.taskScheduledEventDetails?.parameters ?? '{}')).toMatchObject({
+      Payload: { taskToken: '[redacted]' },
+    });
+    expect(JSON.stringify(history.events)).not.toContain(tokens[0]);
     await expect(
       client.send(new SendTaskSuccessCommand({ taskToken: tokens[0], output: '{}' })),
     ).rejects.toBeInstanceOf(TaskDoesNotExist);
@@ -300,5 +325,300 @@ describe('EventBridge PutEvents through the real SDK client', () => {
       'detail-type': 'Order',
       id: result.Entries?.[0]?.EventId,
     });
+  });
+});
+
+/** A JSON object `levels` deep, itself level 1. */
+const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+describe('PutEvents takes each entry or none of it', () => {
+  /** Events from `source` as a rule's target sees them; the target serializes them, as the stack's does. */
+  const deliveredFrom = (source: string, target?: (event: EventEnvelope) => void) => {
+    const delivered: EventEnvelope[] = [];
+    bus.addRule({
+      name: source,
+      pattern: { source: [source] },
+      target: (event) => {
+        JSON.stringify(event);
+        delivered.push(event);
+        target?.(event);
+      },
+    });
+    return delivered;
+  };
+  const entry = (source: string, detail: string) => ({
+    Source: source,
+    DetailType: 'Stage Reached',
+    Detail: detail,
+  });
+
+  it('checks every entry before delivering any, answers a bad one in its own result, and delivers the rest once', async () => {
+    // Prepare
+    const delivered = deliveredFrom('pipeline.batch');
+    const good = (n: number) => entry('pipeline.batch', JSON.stringify({ n }));
+
+    // Act
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          good(1),
+          entry('pipeline.batch', `{"jobId":"j","metadata":${nested(10_000)}}`),
+          entry('pipeline.batch', `{"metadata":${nested(1100)}}`),
+          entry('pipeline.batch', '[1, 2]'),
+          { DetailType: 'Stage Reached', Detail: '{}' },
+          { Source: 'pipeline.batch', Detail: '{}' },
+          { Source: 'pipeline.batch', DetailType: 'Stage Reached' },
+          entry('pipeline.batch', JSON.stringify({ blob: 'x'.repeat(256 * 1024) })),
+          good(2),
+        ],
+      }),
+    );
+
+    // Assess
+    expect(result.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual([
+      'ok',
+      'MalformedDetail',
+      'MalformedDetail',
+      'MalformedDetail',
+      'InvalidArgument',
+      'InvalidArgument',
+      'InvalidArgument',
+      'InvalidArgument',
+      'ok',
+    ]);
+    expect(result.FailedEntryCount).toBe(7);
+    expect(result.Entries?.slice(1, 8).map((e) => e.ErrorMessage)).toEqual([
+      'Detail is malformed: detail.metadata nests more than 1100 levels deep.',
+      'Detail is malformed: detail.metadata nests more than 1100 levels deep.',
+      'Detail is malformed: it must be a JSON object.',
+      'Parameter Source is not valid. Reason: Source is a required argument.',
+      'Parameter DetailType is not valid. Reason: DetailType is a required argument.',
+      'Parameter Detail is not valid. Reason: Detail is a required argument.',
+      expect.stringMatching(
+        /^Parameter Entry is not valid\. Reason: the entry is \d+ bytes, over the 262144/,
+      ),
+    ]);
+    expect(delivered.map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(delivered.map((e) => e.id)).toEqual([result.Entries?.[0]?.EventId, result.Entries?.[8]?.EventId]);
+  });
+
+  it('takes a Detail 1100 levels deep, as EventBridge does (the stage machine checks the stage contract)', async () => {
+    const delivered = deliveredFrom('pipeline.deep');
+    const result = await events.send(
+      new PutEventsCommand({ Entries: [entry('pipeline.deep', `{"metadata":${nested(1099)}}`)] }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    expect(delivered).toHaveLength(1);
+  });
+
+  it('answers 200 when a target fails: the failure stays with the target and later entries are still delivered', async () => {
+    // Prepare: the first event's target throws
+    deliveryErrors.length = 0;
+    const delivered = deliveredFrom('pipeline.failing', (event) => {
+      if (event.detail.n === 1) throw new Error('target down');
+    });
+
+    // Act
+    const result = await events.send(
+      new PutEventsCommand({
+        Entries: [entry('pipeline.failing', '{"n":1}'), entry('pipeline.failing', '{"n":2}')],
+      }),
+    );
+
+    // Assess: once each, so the client did not send the batch again
+    expect(result.FailedEntryCount).toBe(0);
+    expect(delivered.map((e) => e.detail)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(deliveryErrors.map((e) => e.message)).toEqual([
+      `rule pipeline.failing failed on event ${result.Entries?.[0]?.EventId}: target down`,
+    ]);
+  });
+
+  it('refuses a batch of more than 10 entries, or of none, as a whole', async () => {
+    const delivered = deliveredFrom('pipeline.many');
+    const send = (count: number) =>
+      events.send(
+        new PutEventsCommand({ Entries: Array.from({ length: count }, () => entry('pipeline.many', '{}')) }),
+      );
+    for (const count of [11, 0]) {
+      const error = await send(count).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    }
+    expect(delivered).toHaveLength(0);
+    await expect(send(10)).resolves.toMatchObject({ FailedEntryCount: 0 });
+    expect(delivered).toHaveLength(10);
+  });
+
+  it('keeps the time the client gave the event', async () => {
+    const delivered = deliveredFrom('pipeline.timed');
+    await events.send(
+      new PutEventsCommand({
+        Entries: [{ ...entry('pipeline.timed', '{}'), Time: new Date('2024-05-01T10:00:00Z') }],
+      }),
+    );
+    expect(delivered[0]?.time).toBe('2024-05-01T10:00:00Z');
+  });
+});
+
+describe('the endpoint answers only requests signed with its key pair', () => {
+  /** A request signed by the SDK's own signer, then sent as given (so it can be changed after signing). */
+  async function sendSigned(options: {
+    body?: string;
+    sentBody?: string;
+    keys?: AwsKeyPair;
+    service?: string;
+    at?: Date;
+    headers?: Record<string, string>;
+  }) {
+    const body = options.body ?? '{}';
+    const { hostname, port } = new URL(endpoint);
+    const signer = new SignatureV4({
+      credentials: options.keys ?? local.keys,
+      region: 'us-east-1',
+      service: options.service ?? 'states',
+      sha256: Sha256,
+    });
+    const signed = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname,
+        port: Number(port),
+        path: '/',
+        query: {},
+        headers: {
+          host: `${hostname}:${port}`,
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'AWSStepFunctions.ListStateMachines',
+          ...options.headers,
+        },
+        body,
+      },
+      { signingDate: options.at ?? new Date() },
+    );
+    return send(signed.headers, options.sentBody ?? body);
+  }
+  function send(headers: Record<string, string>, body: string) {
+    const { hostname, port } = new URL(endpoint);
+    return new Promise<{ status: number; body: { __type?: string; message?: string } }>((resolve, reject) => {
+      const req = request({ host: hostname, port, method: 'POST', path: '/', headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+  const sfnWith = (credentials: AwsKeyPair, extra: object = {}) =>
+    new SFNClient({ endpoint, region: 'us-east-1', credentials, ...extra });
+
+  it('generates the pair once, into a file only its owner can read, and keeps it on the next start', async () => {
+    const file = join(home, 'aws-credentials');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).toMatch(
+      /^\[stagehooks\]\naws_access_key_id = AKIA[A-Z2-7]{16}\naws_secret_access_key = \S{40}\n$/,
+    );
+    expect(await loadAwsCredentials(home, undefined)).toEqual(local);
+    const fromEnv = { accessKeyId: 'AKIAFROMTHEENVIRONMENT', secretAccessKey: 'x'.repeat(40) };
+    expect(await loadAwsCredentials(home, fromEnv)).toEqual({ keys: fromEnv, file: undefined });
+  });
+
+  it('takes a request signed by hand with the pair (the control for the refusals below)', async () => {
+    const answer = await sendSigned({});
+    expect(answer).toMatchObject({ status: 200, body: { stateMachines: [{ name: 'test-machine' }] } });
+  });
+
+  it('refuses an unknown access key and a wrong secret key, as AWS does', async () => {
+    const unknown = sfnWith({
+      accessKeyId: 'AKIAUNKNOWNKEY000000',
+      secretAccessKey: local.keys.secretAccessKey,
+    });
+    const wrongSecret = sfnWith({ accessKeyId: local.keys.accessKeyId, secretAccessKey: 'x'.repeat(40) });
+    await expect(unknown.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(wrongSecret.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    unknown.destroy();
+    wrongSecret.destroy();
+  });
+
+  it('refuses an unsigned request, and one whose Authorization header lacks its parts', async () => {
+    const headers = {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'AWSStepFunctions.ListStateMachines',
+    };
+    expect(await send(headers, '{}')).toMatchObject({
+      status: 403,
+      body: { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+    });
+    expect(
+      await send(
+        { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${local.keys.accessKeyId}` },
+        '{}',
+      ),
+    ).toMatchObject({
+      status: 400,
+      body: {
+        __type: 'IncompleteSignatureException',
+        message:
+          "Authorization header requires 'SignedHeaders' parameter. Authorization header requires 'Signature' parameter.",
+      },
+    });
+  });
+
+  it('refuses a body changed after signing, whether or not its hash was signed', async () => {
+    const target = { 'x-amz-target': 'AWSStepFunctions.DescribeExecution' };
+    const signedHash = {
+      ...target,
+      'x-amz-content-sha256': createHash('sha256').update('{"executionArn":"a"}').digest('hex'),
+    };
+    for (const headers of [target, signedHash]) {
+      const answer = await sendSigned({
+        headers,
+        body: '{"executionArn":"a"}',
+        sentBody: '{"executionArn":"b"}',
+      });
+      expect(answer).toMatchObject({ status: 403, body: { __type: 'InvalidSignatureException' } });
+    }
+  });
+
+  it('refuses a signature for another service', async () => {
+    expect(await sendSigned({ service: 'events' })).toMatchObject({
+      status: 403,
+      body: {
+        __type: 'InvalidSignatureException',
+        message: "Credential should be scoped to correct service: 'states'.",
+      },
+    });
+  });
+
+  it('refuses a request dated more than 5 minutes off, and the SDK corrects its clock from the answer, as against AWS', async () => {
+    // Act
+    const late = await sendSigned({ at: new Date(Date.now() - 6 * 60_000) });
+    const early = await sendSigned({ at: new Date(Date.now() + 6 * 60_000) });
+    const skewed = sfnWith(local.keys, { systemClockOffset: -10 * 60_000, maxAttempts: 1 });
+    const corrected = sfnWith(local.keys, { systemClockOffset: -10 * 60_000 });
+
+    // Assess
+    expect(late).toMatchObject({ status: 400, body: { __type: 'InvalidSignatureException' } });
+    expect(late.body.message).toMatch(
+      /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/,
+    );
+    expect(early.body.message).toMatch(/^Signature not yet current: /);
+    await expect(skewed.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
+    await expect(corrected.send(new ListStateMachinesCommand({}))).resolves.toMatchObject({
+      stateMachines: [{ name: 'test-machine' }],
+    });
+    skewed.destroy();
+    corrected.destroy();
   });
 });

@@ -21,8 +21,25 @@ describe('loadLocalConfig', () => {
       scriptSandbox: 'auto',
       demo: true,
       adminToken: undefined,
+      awsCredentials: undefined,
       corsOrigins: [],
     });
+  });
+
+  it('takes the AWS key pair of the endpoint from the environment, both halves or neither', () => {
+    const pair = { accessKeyId: 'AKIAEXAMPLEKEY000000', secretAccessKey: 'a-secret-of-16-chars-or-more' };
+    expect(
+      loadLocalConfig({
+        STAGEHOOKS_AWS_ACCESS_KEY_ID: pair.accessKeyId,
+        STAGEHOOKS_AWS_SECRET_ACCESS_KEY: pair.secretAccessKey,
+      }).awsCredentials,
+    ).toEqual(pair);
+    expect(() => loadLocalConfig({ STAGEHOOKS_AWS_ACCESS_KEY_ID: pair.accessKeyId })).toThrow(
+      'invalid environment: STAGEHOOKS_AWS_SECRET_ACCESS_KEY: is required with STAGEHOOKS_AWS_ACCESS_KEY_ID',
+    );
+    expect(() => loadLocalConfig({ STAGEHOOKS_AWS_SECRET_ACCESS_KEY: pair.secretAccessKey })).toThrow(
+      'invalid environment: STAGEHOOKS_AWS_ACCESS_KEY_ID: is required with STAGEHOOKS_AWS_SECRET_ACCESS_KEY',
+    );
   });
 
   it('takes every setting from the environment', () => {
@@ -51,6 +68,7 @@ describe('loadLocalConfig', () => {
     ['STAGEHOOKS_EVENT_TARGET_URL', 'ftp://x', /http or https URL/],
     ['STAGEHOOKS_SCRIPT_SANDBOX', 'docker', /auto/],
     ['STAGEHOOKS_DEMO', 'maybe', /0/],
+    ['STAGEHOOKS_AWS_ACCESS_KEY_ID', 'local', /AWS access key id/],
   ])('names %s=%s and the reason when it is bad', (name, value, reason) => {
     expect(() => loadLocalConfig({ [name]: value })).toThrow(
       new RegExp(`invalid environment: ${name}: .*${reason.source}`),

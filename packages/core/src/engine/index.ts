@@ -3,4 +3,5 @@ export * from './definition';
 export * from './log-draft';
 export * from './ports';
 export * from './stage-tasks';
+export * from './task-tokens';
 export * from './test-run';

@@ -21,6 +21,7 @@ import {
   HookRunResultShape,
   type ReviewStore,
   RunState,
+  redactTaskTokens,
   runHookTest,
 } from '@stagehooks/core/engine';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
@@ -186,35 +187,6 @@ function executionArnOf(stateMachineArn: string, id: string): string | undefined
   const prefix = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
   if (!id.startsWith('arn:')) return /^[A-Za-z0-9_-]{1,80}$/.test(id) ? `${prefix}${id}` : undefined;
   return id.startsWith(prefix) ? id : undefined;
-}
-
-/** Task tokens complete tasks: history shows where they were, never what they are. */
-function redactTokens(value: unknown): unknown {
-  if (typeof value === 'string') {
-    if (!/taskToken|STAGEHOOKS_TASK_TOKEN/.test(value)) return value;
-    try {
-      return JSON.stringify(redactTokens(JSON.parse(value)));
-    } catch {
-      return value;
-    }
-  }
-  if (Array.isArray(value)) {
-    // ECS environment overrides: [{ Name: 'STAGEHOOKS_TASK_TOKEN', Value: '...' }]
-    return value.map((item) =>
-      item && typeof item === 'object' && (item as { Name?: unknown }).Name === 'STAGEHOOKS_TASK_TOKEN'
-        ? { ...(item as object), Value: '[redacted]' }
-        : redactTokens(item),
-    );
-  }
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [
-        key,
-        key === 'taskToken' ? '[redacted]' : redactTokens(inner),
-      ]),
-    );
-  }
-  return value;
 }
 
 export const routes: Route[] = [
@@ -479,7 +451,7 @@ export const routes: Route[] = [
       });
       if (!page) throw new NotFoundError('execution', params.id as string);
       return ok({
-        items: redactTokens(page.events),
+        items: redactTaskTokens(page.events),
         ...(page.nextCursor && { nextCursor: page.nextCursor }),
       });
     },

@@ -1,9 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { LocalEventBus, PutEventsEntry } from '../event-bus';
+import { redactTaskTokens } from '@stagehooks/core/engine';
+import { EventBridgeApiError, type LocalEventBus } from '../event-bus';
 import { StepFunctionsApiError } from '../step-functions/errors';
 import type { LocalStepFunctions } from '../step-functions/local-step-functions';
+import { type AwsKeyPair, SignatureError, verifySignature } from './signature';
+
+export {
+  AWS_PROFILE,
+  awsCredentialsFile,
+  type LocalAwsCredentials,
+  loadAwsCredentials,
+  localAwsCredentials,
+} from './credentials';
+export { type AwsKeyPair, SignatureError, verifySignature } from './signature';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** The signing name of each service, by the prefix of its X-Amz-Target. */
+const SERVICES: Record<string, string> = { AWSEvents: 'events', AWSStepFunctions: 'states' };
 /** Fields the AWS JSON protocols carry as epoch seconds. */
 const DATE_FIELDS = new Set(['startDate', 'stopDate', 'creationDate', 'timestamp']);
 
@@ -11,13 +24,19 @@ type Operation = (body: Record<string, unknown>) => unknown;
 
 /**
  * An AWS-compatible endpoint for the real SDK clients: EventBridge PutEvents (JSON 1.1) and the Step
- * Functions subset stagehooks uses (JSON 1.0). Requests are not signature-checked; it listens on
- * 127.0.0.1 only.
+ * Functions subset stagehooks uses (JSON 1.0). It listens on 127.0.0.1 only and answers only requests
+ * signed (SigV4) with `credentials`, the stack's key pair.
  */
-export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEventBus }) {
-  const { sfn, bus } = deps;
+export function createAwsEndpoint(deps: {
+  sfn: LocalStepFunctions;
+  bus: LocalEventBus;
+  credentials: AwsKeyPair;
+}) {
+  const { sfn, bus, credentials } = deps;
   const operations: Record<string, Operation> = {
-    'AWSEvents.PutEvents': (body) => bus.putEvents((body.Entries as PutEventsEntry[] | undefined) ?? []),
+    // Events come into the product here: their Detail nests at most as deep as any JSON it accepts.
+    'AWSEvents.PutEvents': (body) =>
+      bus.putEvents(body.Entries as unknown[]),
     'AWSStepFunctions.ListStateMachines': () => ({ stateMachines: sfn.listStateMachines() }),
     'AWSStepFunctions.StartExecution': (body) =>
       sfn.startExecution({
@@ -28,8 +47,11 @@ export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEve
     'AWSStepFunctions.DescribeExecution': (body) => sfn.describeExecution(String(body.executionArn)),
     'AWSStepFunctions.ListExecutions': (body) =>
       sfn.listExecutions(body as Parameters<LocalStepFunctions['listExecutions']>[0]),
-    'AWSStepFunctions.GetExecutionHistory': (body) =>
-      sfn.getExecutionHistory(body as Parameters<LocalStepFunctions['getExecutionHistory']>[0]),
+    // Whoever reads a history here must not learn a token that would let it decide a review.
+    'AWSStepFunctions.GetExecutionHistory': (body) => {
+      const page = sfn.getExecutionHistory(body as Parameters<LocalStepFunctions['getExecutionHistory']>[0]);
+      return { ...page, events: redactTaskTokens(page.events) };
+    },
     'AWSStepFunctions.StopExecution': (body) =>
       sfn.stopExecution(body as Parameters<LocalStepFunctions['stopExecution']>[0]),
     'AWSStepFunctions.SendTaskSuccess': (body) =>
@@ -49,7 +71,7 @@ export function createAwsEndpoint(deps: { sfn: LocalStepFunctions; bus: LocalEve
       );
       return;
     }
-    void handle(operations, request, response);
+    void handle(operations, credentials, request, response);
   });
 }
 
@@ -63,8 +85,22 @@ export function isLocalHost(host: string | undefined): boolean {
   return name === '127.0.0.1' || name === 'localhost' || name === '[::1]';
 }
 
+/** What the caller may be told of an error: an AWS error of its request, or nothing (a fault of ours). */
+function clientError(error: unknown): { status: number; type: string; message: string } | undefined {
+  if (
+    error instanceof StepFunctionsApiError ||
+    error instanceof EventBridgeApiError ||
+    error instanceof SignatureError
+  )
+    return { status: error.statusCode, type: error.awsType, message: error.message };
+  if (error instanceof SyntaxError)
+    return { status: 400, type: 'SerializationException', message: 'request body is not JSON' };
+  return undefined;
+}
+
 async function handle(
   operations: Record<string, Operation>,
+  credentials: AwsKeyPair,
   request: IncomingMessage,
   response: ServerResponse,
 ) {
@@ -81,29 +117,39 @@ async function handle(
     );
   };
   try {
+    const service = SERVICES[target.split('.')[0] ?? ''];
     const operation = operations[target];
-    if (request.method !== 'POST' || !operation) {
+    if (request.method !== 'POST' || !service) {
       reply(400, {
         __type: 'UnknownOperationException',
         message: `unsupported operation ${target || '(no X-Amz-Target)'}`,
       });
       return;
     }
-    const text = await readBody(request);
-    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    reply(200, await operation(body));
+    const body = await readBody(request);
+    await verifySignature(
+      { method: request.method, url: request.url ?? '/', headers: request.headers, body },
+      credentials,
+      service,
+    );
+    if (!operation) {
+      reply(400, { __type: 'UnknownOperationException', message: `unsupported operation ${target}` });
+      return;
+    }
+    const text = body.toString('utf8');
+    reply(200, await operation(text ? (JSON.parse(text) as Record<string, unknown>) : {}));
   } catch (error) {
-    if (error instanceof StepFunctionsApiError) reply(400, { __type: error.awsType, message: error.message });
-    else if (error instanceof SyntaxError)
-      reply(400, { __type: 'SerializationException', message: 'request body is not JSON' });
-    else
-      reply(500, { __type: 'InternalFailure', message: 'the local endpoint failed; see the stack output' });
-    if (!(error instanceof StepFunctionsApiError) && !(error instanceof SyntaxError))
-      console.error('aws endpoint:', error);
+    const known = clientError(error);
+    if (known) {
+      reply(known.status, { __type: known.type, message: known.message });
+      return;
+    }
+    reply(500, { __type: 'InternalFailure', message: 'the local endpoint failed; see the stack output' });
+    console.error('aws endpoint:', error);
   }
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -116,7 +162,7 @@ function readBody(request: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }

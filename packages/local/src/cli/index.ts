@@ -11,6 +11,7 @@ import { HookPoint, hookPoints, ScopeType, type StageEventDetail } from '@stageh
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { RunState } from '@stagehooks/core/engine';
 import { StagehooksError, ValidationError } from '@stagehooks/core/errors';
+import { localAwsCredentials } from '../aws-endpoint';
 import { type LocalConfig, loadLocalConfig } from '../config';
 import { DEMO_PROJECT, demoAlreadyRan, formatStage, runDemo, startDemoReceiver } from '../demo';
 import { applyHooks, parseHooksFile } from '../hooks-file';
@@ -33,7 +34,6 @@ hook points: ${hookPoints.join(', ')}
 The commands other than start talk to a running stack (ports from the same STAGEHOOKS_* variables).
 `;
 
-const credentials = { accessKeyId: 'stagehooks', secretAccessKey: 'stagehooks' };
 type Print = (text: string) => void;
 
 /** Runs one command; returns the exit code (0 ok, 1 failure, 2 usage, 3 stage blocked). */
@@ -136,6 +136,12 @@ async function start(config: LocalConfig, options: { demo: boolean }, print: Pri
     ['admin API', `${stack.endpoints.api}  (OpenAPI: ${stack.endpoints.api}/openapi.json)`],
     ['admin token', stack.adminTokenFile ? `in ${stack.adminTokenFile}` : 'from STAGEHOOKS_ADMIN_TOKEN'],
     ['AWS endpoint', `${stack.endpoints.aws}  (EventBridge PutEvents, Step Functions)`],
+    [
+      'AWS credentials',
+      stack.awsCredentialsFile
+        ? `profile stagehooks in ${stack.awsCredentialsFile}`
+        : 'from STAGEHOOKS_AWS_ACCESS_KEY_ID',
+    ],
     ['state machine', stack.stateMachineArn],
     ['DynamoDB Local', `${stack.endpoints.dynamodb}  (table ${config.tableName}, ${stack.table})`],
     ...(receiver ? [['demo receiver', `${receiver.url}  (the demo webhooks' target)`]] : []),
@@ -164,6 +170,7 @@ async function start(config: LocalConfig, options: { demo: boolean }, print: Pri
 
 const clients = (config: LocalConfig) => {
   const endpoint = `http://127.0.0.1:${config.ports.aws}`;
+  const credentials = localAwsCredentials(config.home, config.awsCredentials);
   return {
     eventBridge: new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials }),
     sfn: new SFNClient({ endpoint, region: LOCAL_REGION, credentials }),

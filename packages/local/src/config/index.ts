@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseOrThrow } from '@stagehooks/core/domain';
 import { DEFAULT_REVIEW_TIMEOUT_SECONDS } from '@stagehooks/core/engine';
+import { ValidationError } from '@stagehooks/core/errors';
 import { parseWebhookAllowlist } from '@stagehooks/core/executors/webhook';
 import { z } from 'zod';
 
@@ -38,6 +39,11 @@ const LocalEnv = z.object({
   STAGEHOOKS_SCRIPT_SANDBOX: z.enum(['auto', 'bubblewrap', 'none']).default('auto'),
   STAGEHOOKS_DEMO: flag.default(true),
   STAGEHOOKS_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  STAGEHOOKS_AWS_ACCESS_KEY_ID: z
+    .string()
+    .regex(/^\w{16,128}$/, 'must be an AWS access key id: 16 to 128 letters, digits or underscores')
+    .optional(),
+  STAGEHOOKS_AWS_SECRET_ACCESS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   STAGEHOOKS_CORS_ORIGINS: z.string().default(''),
 });
 
@@ -54,12 +60,22 @@ export interface LocalConfig {
   demo: boolean;
   /** Unset: generated once into <home>/admin-token. */
   adminToken: string | undefined;
+  /** The key pair the AWS-compatible endpoint accepts. Unset: generated once into <home>/aws-credentials. */
+  awsCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** Origins besides the API's own that may call it from a browser (a console dev server, say). */
   corsOrigins: string[];
 }
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const parsed = parseOrThrow(LocalEnv, env, 'environment');
+  const { STAGEHOOKS_AWS_ACCESS_KEY_ID: accessKeyId, STAGEHOOKS_AWS_SECRET_ACCESS_KEY: secretAccessKey } =
+    parsed;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    const [missing, set] = accessKeyId
+      ? ['STAGEHOOKS_AWS_SECRET_ACCESS_KEY', 'STAGEHOOKS_AWS_ACCESS_KEY_ID']
+      : ['STAGEHOOKS_AWS_ACCESS_KEY_ID', 'STAGEHOOKS_AWS_SECRET_ACCESS_KEY'];
+    throw new ValidationError('environment', [{ path: missing, message: `is required with ${set}` }]);
+  }
   const home = resolve(parsed.STAGEHOOKS_HOME);
   return {
     home,
@@ -83,6 +99,7 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     scriptSandbox: parsed.STAGEHOOKS_SCRIPT_SANDBOX,
     demo: parsed.STAGEHOOKS_DEMO,
     adminToken: parsed.STAGEHOOKS_ADMIN_TOKEN,
+    awsCredentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
     corsOrigins: parsed.STAGEHOOKS_CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

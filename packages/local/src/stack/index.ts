@@ -34,7 +34,7 @@ import { createAdminApi } from '@stagehooks/functions/api';
 import { StepFunctionsExecutions, StepFunctionsTaskReporter } from '@stagehooks/functions/aws';
 import { createStageHandlers } from '@stagehooks/functions/stage';
 import { API_PREFIX, createApiServer, LocalTokens } from '../api-server';
-import { createAwsEndpoint, listen } from '../aws-endpoint';
+import { type AwsKeyPair, createAwsEndpoint, listen, loadAwsCredentials } from '../aws-endpoint';
 import type { LocalConfig } from '../config';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local';
 import { localTaskHandlers } from '../engine';
@@ -55,6 +55,10 @@ export interface LocalStack {
   adminToken: string;
   /** Where the generated admin token is kept; undefined when STAGEHOOKS_ADMIN_TOKEN sets it. */
   adminTokenFile: string | undefined;
+  /** The key pair the AWS-compatible endpoint accepts (SigV4). */
+  awsCredentials: AwsKeyPair;
+  /** Where the generated pair is kept (profile `stagehooks`); undefined when STAGEHOOKS_AWS_* set it. */
+  awsCredentialsFile: string | undefined;
   registry: DynamoHookRegistry;
   logs: DynamoExecutionLogStore;
   reviews: DynamoReviewStore;
@@ -133,7 +137,7 @@ export interface LocalStackChecks {
 }
 
 /**
- * The data folder holds the admin token, the hooks' signing secrets (in DynamoDB Local's file) and every
+ * The data folder holds the admin token, the endpoint's AWS key pair, the hooks' signing secrets (in DynamoDB Local's file) and every
  * execution's data: it is made private to this user, and one left open to others is closed, with a note.
  */
 async function privateHome(home: string) {
@@ -180,6 +184,7 @@ export async function startLocalStack(
       forwardTo: config.eventTargetUrl,
       onForwardError: (error) =>
         console.warn(`stagehooks: could not forward an event to ${config.eventTargetUrl}: ${error.message}`),
+      onDeliveryError: (error) => console.error(`stagehooks: ${error.message}`),
     });
     const events: EventPublisher = {
       publish: async (entries) => {
@@ -251,7 +256,8 @@ export async function startLocalStack(
         .then(() => undefined),
     );
 
-    const endpoint: Server = createAwsEndpoint({ sfn, bus });
+    const aws = await loadAwsCredentials(config.home, config.awsCredentials);
+    const endpoint: Server = createAwsEndpoint({ sfn, bus, credentials: aws.keys });
     await listen(endpoint, config.ports.aws);
     cleanups.push(() => closeServer(endpoint));
 
@@ -260,7 +266,7 @@ export async function startLocalStack(
     const sfnClient = new SFNClient({
       endpoint: `http://127.0.0.1:${config.ports.aws}`,
       region: LOCAL_REGION,
-      credentials: { accessKeyId: 'stagehooks', secretAccessKey: 'stagehooks' },
+      credentials: aws.keys,
     });
     cleanups.push(() => sfnClient.destroy());
     const apiUrl = `http://127.0.0.1:${config.ports.api}${API_PREFIX}`;
@@ -297,6 +303,8 @@ export async function startLocalStack(
       endpoints: { api: apiUrl, aws: `http://127.0.0.1:${config.ports.aws}`, dynamodb: dynamo.endpoint },
       adminToken: tokens.adminToken,
       adminTokenFile: tokens.adminTokenFile,
+      awsCredentials: aws.keys,
+      awsCredentialsFile: aws.file,
       registry,
       logs,
       reviews,
