@@ -30,6 +30,7 @@ import type { HookRegistry } from '@stagehooks/core/registry';
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
+import { authorizeLockedChange, authorizeLocks, RefusedOverride } from './locks';
 import { HttpProblem } from './problem';
 
 export interface AdminApiDeps {
@@ -77,7 +78,15 @@ const EffectiveHook = z.object({
   hook: Hook,
   source: z.object({ scopeType: ScopeType, scopeId: z.string().nullable() }),
   inherited: z.boolean(),
-  overrides: z.array(z.object({ scopeType: ScopeType, scopeId: z.string().nullable(), hookId: z.string() })),
+  overrides: z.array(
+    z.object({
+      scopeType: ScopeType,
+      scopeId: z.string().nullable(),
+      hookId: z.string(),
+      locked: z.boolean(),
+    }),
+  ),
+  refused: z.array(RefusedOverride),
 });
 
 const TestRequest = z
@@ -265,6 +274,7 @@ export const routes: Route[] = [
       authorize(identity, 'write', [input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
+      await authorizeLocks(identity, deps.registry, input);
       const { hook, signingSecret } = await deps.registry.create(input, identity.actor);
       return {
         status: 201,
@@ -335,6 +345,7 @@ export const routes: Route[] = [
       authorize(identity, 'write', [current.scopeType, input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
+      await authorizeLocks(identity, deps.registry, input, current);
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
       return ok({ ...hook, ...(signingSecret && { signingSecret }) });
     },
@@ -352,6 +363,7 @@ export const routes: Route[] = [
     handle: async ({ params, query, identity, deps }) => {
       const current = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [current.scopeType]);
+      authorizeLockedChange(identity, current);
       // At the revision that was authorized: a hook moved to another scope meanwhile is a conflict.
       await deps.registry.delete(
         current.id,
