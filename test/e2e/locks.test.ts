@@ -1,6 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { demoHooks } from '@stagehooks/local/demo';
+import { applyHooks, parseHooksFile } from '@stagehooks/local/hooks-file';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -286,5 +288,28 @@ describe('a studio block gate stays shut', () => {
     expect(lockedByAdmin.body).toMatchObject({ locked: true });
     expect(afterLock.status).toBe(403);
     expect(afterLock.body).toMatchObject({ lockedHook: { id: mine.body.id, scopeType: 'project' } });
+  });
+});
+
+describe('hooks apply and the demo', () => {
+  it('lock a studio gate by default, keep it on a second apply, and follow a file that says locked', async () => {
+    // Prepare
+    const gate = { ...contentPolicy({ name: 'file_gate' }), hookPoint: 'post_variant' };
+    const apply = (entry: Record<string, unknown>) =>
+      applyHooks(t.stack.registry, parseHooksFile(JSON.stringify([entry])), 'ci');
+
+    // Act
+    const [created] = await apply(gate);
+    const [again] = await apply(gate);
+    const [unlocked] = await apply({ ...gate, locked: false });
+
+    // Assess
+    expect(created).toMatchObject({ action: 'created', hook: { locked: true } });
+    expect(again).toMatchObject({ action: 'unchanged' });
+    expect(unlocked).toMatchObject({ action: 'updated', hook: { revision: 2, locked: false } });
+    const demo = parseHooksFile(JSON.stringify(demoHooks('http://127.0.0.1:1')));
+    expect(demo.filter((h) => h.locked).map((h) => `${h.name}@${h.scopeType}`)).toEqual([
+      'content_policy@studio',
+    ]);
   });
 });
