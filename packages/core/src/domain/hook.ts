@@ -162,6 +162,9 @@ const commonFields = {
   failureMode: FailureMode.default('warn'),
   sortOrder: z.int().min(-1_000_000).max(1_000_000).default(100),
   enabled: z.boolean().default(true),
+  /** Admins only (the admin API checks the role); what they mean: docs/api.md, "Locked hooks". */
+  locked: z.boolean().optional(),
+  lockOverride: z.boolean().optional(),
 };
 
 function checkScope(hook: { scopeType: string; scopeId?: string | null | undefined }, ctx: z.RefinementCtx) {
@@ -188,16 +191,27 @@ const normaliseScope = <T extends { scopeId?: string | null | undefined }>(hook:
   scopeId: hook.scopeId ?? null,
 });
 
+/** A studio `block` hook is a gate: locked unless its creator says otherwise. */
+export const lockedByDefault = (hook: { scopeType: string; failureMode?: string | undefined }) =>
+  hook.scopeType === 'studio' && hook.failureMode === 'block';
+
 /** Body of a create: everything an admin decides. */
 export const HookCreate = z
   .discriminatedUnion('type', [webhookWrite, shellWrite, pythonWrite], typeError)
   .superRefine(checkScope)
-  .transform(normaliseScope);
+  .transform((hook) => ({
+    ...normaliseScope(hook),
+    locked: hook.locked ?? lockedByDefault(hook),
+    lockOverride: hook.lockOverride ?? false,
+  }));
 export type HookCreate = z.output<typeof HookCreate>;
 export type HookCreateInput = z.input<typeof HookCreate>;
 
 const revision = { revision: z.int().min(1) };
-/** Body of a replace: the same, plus the revision the admin last read (optimistic concurrency). */
+/**
+ * Body of a replace: the same, plus the revision the admin last read (optimistic concurrency).
+ * Without `locked` or `lockOverride` the hook keeps its current value.
+ */
 export const HookReplace = z
   .discriminatedUnion(
     'type',
@@ -215,10 +229,12 @@ const storedFields = {
   createdBy: z.string().min(1),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  locked: z.boolean(),
+  lockOverride: z.boolean().default(false),
 };
 
-/** A hook as the registry stores and returns it: never holds a secret. */
-export const Hook = z
+/** A hook as the registry stores it: never holds a secret. */
+const StoredHook = z
   .discriminatedUnion(
     'type',
     [
@@ -229,4 +245,14 @@ export const Hook = z
     typeError,
   )
   .superRefine(checkScope);
+
+/** A hook stored before `locked` existed reads as it would be created now: a studio gate is locked. */
+function withLegacyLock(item: unknown) {
+  if (item === null || typeof item !== 'object' || 'locked' in item) return item;
+  const { scopeType, failureMode } = item as { scopeType?: string; failureMode?: string };
+  return { ...item, locked: lockedByDefault({ scopeType: String(scopeType), failureMode }) };
+}
+
+/** A hook as the registry returns it. */
+export const Hook = z.preprocess(withLegacyLock, StoredHook);
 export type Hook = z.output<typeof Hook>;

@@ -131,7 +131,13 @@ export class DynamoHookRegistry implements HookRegistry {
       if (current.revision !== input.revision)
         throw new StaleRevisionError(id, input.revision, current.revision);
       const at = this.now().toISOString();
-      const { revision: _expected, ...definition } = input;
+      const { revision: _expected, ...body } = input;
+      // Without them, a replace keeps the hook's lock and lock override.
+      const definition = {
+        ...body,
+        locked: body.locked ?? current.locked,
+        lockOverride: body.lockOverride ?? current.lockOverride,
+      };
       const { hook, signingSecret: given } = this.build(definition, {
         id,
         revision: current.revision + 1,

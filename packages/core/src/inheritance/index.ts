@@ -11,8 +11,19 @@ export interface EffectiveHook {
   source: ScopeRef;
   /** True when the hook is defined above the scope asked about. */
   inherited: boolean;
-  /** Same-name hooks at broader scopes that this one replaces, nearest first. */
-  overrides: Array<ScopeRef & { hookId: string }>;
+  /** Same-name hooks at broader scopes that this one replaces, nearest first; `locked` ones only by an admin's lockOverride. */
+  overrides: Array<ScopeRef & { hookId: string; locked: boolean }>;
+  /** Same-name hooks at narrower scopes that would override (or, disabled, mask) this one but may not. */
+  refused: RefusedOverride[];
+}
+
+/** A narrower hook kept out of the effective set because a broader one of its name is locked. */
+export interface RefusedOverride extends ScopeRef {
+  hookId: string;
+  enabled: boolean;
+  /** The locked hook it would have overridden or masked: the nearest locked one above it. */
+  lockedHookId: string;
+  reason: string;
 }
 
 export interface ResolveRequest {
@@ -32,39 +43,91 @@ export function scopeChain({ projectId, sceneTypeId }: Omit<ResolveRequest, 'hoo
 
 /**
  * Merges the hooks of each level (broadest first) into the effective set: a hook overrides the
- * same-named hooks above it, a disabled one masks them, and disabled hooks never run.
+ * same-named hooks above it, a disabled one masks them, and disabled hooks never run. While a hook
+ * above is locked, only a hook with `lockOverride` (which only an admin can set) replaces it; any
+ * other is refused and the locked one stays in force. This holds whatever order things were saved in:
+ * an override saved before the lock is refused as well.
  */
 export function mergeLevels(levels: Array<{ scope: Scope; hooks: Hook[] }>): EffectiveHook[] {
   const requested = levels.at(-1)?.scope.scopeType ?? 'studio';
   const byName = new Map<
     string,
-    { winner: Hook; source: Scope; overridden: Array<ScopeRef & { hookId: string }> }
+    {
+      winner: Hook;
+      source: Scope;
+      overridden: EffectiveHook['overrides'];
+      /** The nearest locked hook among the winner and what it overrode. */
+      lock: Hook | undefined;
+      refused: RefusedOverride[];
+    }
   >();
   for (const { scope, hooks } of levels) {
     for (const hook of hooks) {
       const previous = byName.get(hook.name);
+      if (previous?.lock && !hook.lockOverride) {
+        previous.refused.push(refusal(hook, scope, previous.lock));
+        continue;
+      }
       const overridden = previous
         ? [
             {
               scopeType: previous.source.scopeType,
               scopeId: previous.source.scopeId,
               hookId: previous.winner.id,
+              locked: previous.winner.locked,
             },
             ...previous.overridden,
           ]
         : [];
-      byName.set(hook.name, { winner: hook, source: scope, overridden });
+      byName.set(hook.name, {
+        winner: hook,
+        source: scope,
+        overridden,
+        lock: hook.locked ? hook : previous?.lock,
+        refused: previous?.refused ?? [],
+      });
     }
   }
   return [...byName.values()]
     .filter(({ winner }) => winner.enabled)
-    .map(({ winner, source, overridden }) => ({
+    .map(({ winner, source, overridden, refused }) => ({
       hook: winner,
       source: { scopeType: source.scopeType, scopeId: source.scopeId },
       inherited: scopeTypes.indexOf(source.scopeType) < scopeTypes.indexOf(requested),
       overrides: overridden,
+      refused,
     }))
     .sort((a, b) => a.hook.sortOrder - b.hook.sortOrder || compareNames(a.hook.name, b.hook.name));
+}
+
+/** `studio`, `project p1`: a scope as messages name it. */
+export const scopeLabel = (scope: ScopeRef) =>
+  scope.scopeId === null ? scope.scopeType : `${scope.scopeType} ${scope.scopeId}`;
+
+function refusal(hook: Hook, scope: Scope, lock: Hook): RefusedOverride {
+  const verb = hook.enabled ? 'override' : 'mask';
+  return {
+    scopeType: scope.scopeType,
+    scopeId: scope.scopeId,
+    hookId: hook.id,
+    enabled: hook.enabled,
+    lockedHookId: lock.id,
+    reason: `${lock.name} at ${scopeLabel(lock)} (hook ${lock.id}) is locked: only a hook with lockOverride, set by an admin, may ${verb} it`,
+  };
+}
+
+/**
+ * The locked hooks a hook at this place would override or mask, among those the registry can tell:
+ * the studio's. A scene type belongs to no one project, so project locks hold against scene-type
+ * hooks when a stage resolves (mergeLevels), not when they are saved.
+ */
+export async function lockedAbove(
+  registry: Pick<HookRegistry, 'hooksAt'>,
+  hook: Pick<Hook, 'scopeType' | 'hookPoint' | 'name'>,
+): Promise<Hook[]> {
+  if (hook.scopeType === 'studio') return [];
+  const studio = await registry.hooksAt({ scopeType: 'studio', scopeId: null }, hook.hookPoint);
+  return studio.filter((h) => h.name === hook.name && h.locked);
 }
 
 const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,5 +1,5 @@
 import { DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
-import { CachedResolver, resolveEffectiveHooks } from '@stagehooks/core/inheritance';
+import { CachedResolver, lockedAbove, resolveEffectiveHooks } from '@stagehooks/core/inheritance';
 import { createTestTable, localDynamoClient } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +78,8 @@ describe('resolveEffectiveHooks against DynamoDB Local', () => {
         hook: p,
         source: { scopeType: 'project', scopeId: 'p1' },
         inherited: false,
-        overrides: [{ scopeType: 'studio', scopeId: null, hookId: s.id }],
+        overrides: [{ scopeType: 'studio', scopeId: null, hookId: s.id, locked: false }],
+        refused: [],
       },
     ]);
     expect(forScene.map((e) => [e.hook.id, e.overrides.map((o) => o.hookId)])).toEqual([
@@ -172,6 +173,65 @@ describe('resolveEffectiveHooks against DynamoDB Local', () => {
     // Assess
     expect(threeLevels).toEqual(['QueryCommand', 'QueryCommand', 'QueryCommand']);
     expect(commands).toEqual(['QueryCommand', 'QueryCommand']);
+  });
+});
+
+describe('locks against DynamoDB Local', () => {
+  it('refuses an override saved before the lock, as soon as the lock is saved, cached or not', async () => {
+    // Prepare: an unlocked studio gate and a project hook that masks it
+    const gate = await define({
+      name: 'l_gate',
+      hookPoint: 'post_delivery',
+      failureMode: 'block',
+      locked: false,
+    });
+    const masking = await define({
+      name: 'l_gate',
+      hookPoint: 'post_delivery',
+      scopeType: 'project',
+      scopeId: 'p-lock',
+      enabled: false,
+    });
+    const resolver = new CachedResolver(registry);
+    const at = { hookPoint: 'post_delivery' as const, projectId: 'p-lock' };
+    const gates = (effective: Awaited<ReturnType<typeof resolve>>) =>
+      effective.filter((e) => e.hook.name === 'l_gate');
+    expect(gates(await resolver.resolve(at))).toEqual([]);
+
+    // Act: an admin locks the gate afterwards
+    const { hook: locked } = await registry.replace(
+      gate.id,
+      { ...hookReplaceOf(gate), locked: true },
+      'alice',
+    );
+
+    // Assess: the gate is back in force for that project, and the view says why
+    for (const effective of [await resolver.resolve(at), await resolve(at)]) {
+      expect(gates(effective)).toEqual([
+        {
+          hook: locked,
+          source: { scopeType: 'studio', scopeId: null },
+          inherited: true,
+          overrides: [],
+          refused: [expect.objectContaining({ hookId: masking.id, enabled: false, lockedHookId: gate.id })],
+        },
+      ]);
+    }
+  });
+
+  it('finds the studio lock a project or scene-type hook of the same name would override', async () => {
+    const gate = await define({ name: 'l_above', hookPoint: 'pre_segment', failureMode: 'block' });
+    await define({ name: 'l_open', hookPoint: 'pre_segment', failureMode: 'block', locked: false });
+    const at = (scopeType: 'studio' | 'project' | 'scene_type', name: string) =>
+      lockedAbove(registry, { scopeType, hookPoint: 'pre_segment', name }).then((hooks) =>
+        hooks.map((h) => h.id),
+      );
+    expect(gate.locked).toBe(true);
+    expect(await at('project', 'l_above')).toEqual([gate.id]);
+    expect(await at('scene_type', 'l_above')).toEqual([gate.id]);
+    expect(await at('studio', 'l_above')).toEqual([]);
+    expect(await at('project', 'l_open')).toEqual([]);
+    expect(await at('project', 'l_other')).toEqual([]);
   });
 });
 

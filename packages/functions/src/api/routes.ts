@@ -32,6 +32,7 @@ import type { HookRegistry } from '@stagehooks/core/registry';
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
+import { authorizeLockedChange, authorizeLocks, RefusedOverride } from './locks';
 import { HttpProblem } from './problem';
 
 export interface AdminApiDeps {
@@ -79,7 +80,15 @@ const EffectiveHook = z.object({
   hook: Hook,
   source: z.object({ scopeType: ScopeType, scopeId: z.string().nullable() }),
   inherited: z.boolean(),
-  overrides: z.array(z.object({ scopeType: ScopeType, scopeId: z.string().nullable(), hookId: z.string() })),
+  overrides: z.array(
+    z.object({
+      scopeType: ScopeType,
+      scopeId: z.string().nullable(),
+      hookId: z.string(),
+      locked: z.boolean(),
+    }),
+  ),
+  refused: z.array(RefusedOverride),
 });
 
 const TestRequest = z
@@ -238,6 +247,7 @@ export const routes: Route[] = [
       authorize(identity, 'write', [input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
+      await authorizeLocks(identity, deps.registry, input);
       const { hook, signingSecret } = await deps.registry.create(input, identity.actor);
       return {
         status: 201,
@@ -308,6 +318,7 @@ export const routes: Route[] = [
       authorize(identity, 'write', [current.scopeType, input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
+      await authorizeLocks(identity, deps.registry, input, current);
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
       return ok({ ...hook, ...(signingSecret && { signingSecret }) });
     },
@@ -325,6 +336,7 @@ export const routes: Route[] = [
     handle: async ({ params, query, identity, deps }) => {
       const current = await existingHook(deps, params.id as string);
       authorize(identity, 'write', [current.scopeType]);
+      authorizeLockedChange(identity, current);
       // At the revision that was authorized: a hook moved to another scope meanwhile is a conflict.
       await deps.registry.delete(
         current.id,

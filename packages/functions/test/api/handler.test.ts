@@ -115,7 +115,7 @@ describe('script hooks without a sandbox', () => {
   const created = { hook: { id: 'h1' } };
   const deps = {
     scriptsSandboxed: false,
-    registry: { create: async () => created },
+    registry: { create: async () => created, hooksAt: async () => [] },
   } as unknown as AdminApiDeps;
   const editor = { sub: 'erin', 'cognito:groups': ['editor'] };
   const hook = (type: string, config: object) =>

@@ -35,8 +35,7 @@ export function createAwsEndpoint(deps: {
   const { sfn, bus, credentials } = deps;
   const operations: Record<string, Operation> = {
     // Events come into the product here: their Detail nests at most as deep as any JSON it accepts.
-    'AWSEvents.PutEvents': (body) =>
-      bus.putEvents(body.Entries as unknown[]),
+    'AWSEvents.PutEvents': (body) => bus.putEvents(body.Entries as unknown[]),
     'AWSStepFunctions.ListStateMachines': () => ({ stateMachines: sfn.listStateMachines() }),
     'AWSStepFunctions.StartExecution': (body) =>
       sfn.startExecution({

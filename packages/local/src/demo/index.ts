@@ -98,6 +98,8 @@ export function demoHooks(receiverUrl: string): HookCreateInput[] {
       scopeType: 'studio',
       sortOrder: 20,
       failureMode: 'block',
+      // A gate: no project or scene type may switch it off (the default for a studio block hook).
+      locked: true,
       config: { script: CONTENT_POLICY, timeoutSeconds: 10 },
     },
   ];

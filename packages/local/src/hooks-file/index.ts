@@ -66,6 +66,8 @@ const writable = (hook: HookCreate | Hook) => {
       'failureMode',
       'sortOrder',
       'enabled',
+      'locked',
+      'lockOverride',
     ].map((k) => [k, rest[k]]),
   );
   return JSON.stringify({ ...fields, config: sortKeys(storedConfig) });

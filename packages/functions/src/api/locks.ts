@@ -1,0 +1,87 @@
+import { type Hook, type HookCreate, type HookReplace, ScopeType } from '@stagehooks/core/domain';
+import { ValidationError } from '@stagehooks/core/errors';
+import { lockedAbove, scopeLabel } from '@stagehooks/core/inheritance';
+import type { HookRegistry } from '@stagehooks/core/registry';
+import { z } from 'zod';
+import type { Identity } from './auth';
+import { HttpProblem } from './problem';
+
+/** A locked hook as a refusal names it. */
+const lockedHookOf = (hook: Hook) => ({
+  id: hook.id,
+  name: hook.name,
+  scopeType: hook.scopeType,
+  scopeId: hook.scopeId,
+});
+
+export const RefusedOverride = z
+  .object({
+    scopeType: ScopeType,
+    scopeId: z.string().nullable(),
+    hookId: z.string(),
+    enabled: z.boolean(),
+    lockedHookId: z.string(),
+    reason: z.string(),
+  })
+  .describe('a narrower hook of the same name kept out because this one (or one above) is locked');
+
+/** A locked hook, or one that overrides a lock, is an admin's: only an admin changes or deletes it. */
+export function authorizeLockedChange(identity: Identity, current: Hook) {
+  if (identity.role === 'admin') return;
+  if (current.locked) {
+    throw new HttpProblem(
+      403,
+      `${current.name} at ${scopeLabel(current)} (hook ${current.id}) is locked: only an admin may change it`,
+      { lockedHook: lockedHookOf(current) },
+    );
+  }
+  if (current.lockOverride) {
+    throw new HttpProblem(
+      403,
+      `${current.name} at ${scopeLabel(current)} (hook ${current.id}) overrides a locked hook: only an admin may change it`,
+    );
+  }
+}
+
+/**
+ * The lock rules of a create or replace. Only admins set or clear `locked` and `lockOverride`, or
+ * save a hook below a locked one of the same name (403 for anyone else, naming the locked hook); an
+ * admin who does says so with `lockOverride: true`. The engine applies the same rule when it resolves
+ * (core inheritance), so a lock added after an override still holds.
+ */
+export async function authorizeLocks(
+  identity: Identity,
+  registry: Pick<HookRegistry, 'hooksAt'>,
+  input: HookCreate | HookReplace,
+  current?: Hook,
+) {
+  const next = {
+    ...input,
+    locked: input.locked ?? current?.locked ?? false,
+    lockOverride: input.lockOverride ?? current?.lockOverride ?? false,
+  };
+  const admin = identity.role === 'admin';
+  if (current) authorizeLockedChange(identity, current);
+  if (!admin) {
+    for (const field of ['locked', 'lockOverride'] as const) {
+      if (next[field] !== (current?.[field] ?? false)) {
+        throw new HttpProblem(403, `${identity.actor} may not set or clear ${field}: that needs an admin`);
+      }
+    }
+  }
+  const [lock] = await lockedAbove(registry, next);
+  if (!lock) return;
+  const named = `${lock.name} at ${scopeLabel(lock)} (hook ${lock.id})`;
+  if (!admin) {
+    throw new HttpProblem(
+      403,
+      `${named} is locked: ${identity.actor} may not override or mask it at ${next.scopeType}; only an admin may`,
+      { lockedHook: lockedHookOf(lock) },
+    );
+  }
+  if (!next.lockOverride) {
+    throw new ValidationError('hook', [
+      { path: 'lockOverride', message: `must be true to override or mask ${named}, which is locked` },
+    ]);
+  }
+}
