@@ -19,6 +19,9 @@ describe('loadLocalConfig', () => {
       eventTargetUrl: undefined,
       webhookAllow: [],
       scriptSandbox: 'auto',
+      scriptLimits: { processes: 64, diskMiB: 64 },
+      scriptUser: { uid: 65534, gid: 65534 },
+      scriptUsers: 16,
       demo: true,
       adminToken: undefined,
       awsCredentials: undefined,
@@ -69,6 +72,9 @@ describe('loadLocalConfig', () => {
     ['STAGEHOOKS_SCRIPT_SANDBOX', 'docker', /auto/],
     ['STAGEHOOKS_DEMO', 'maybe', /0/],
     ['STAGEHOOKS_AWS_ACCESS_KEY_ID', 'local', /AWS access key id/],
+    ['STAGEHOOKS_SCRIPT_MAX_PROCESSES', '2', /whole number from 4/],
+    ['STAGEHOOKS_SCRIPT_TMP_MIB', '0.5', /whole number from 1/],
+    ['STAGEHOOKS_SCRIPT_UID', '0', /whole number from 1/],
   ])('names %s=%s and the reason when it is bad', (name, value, reason) => {
     expect(() => loadLocalConfig({ [name]: value })).toThrow(
       new RegExp(`invalid environment: ${name}: .*${reason.source}`),

@@ -302,7 +302,7 @@ describe('ProcessScriptRunner with runAs, sandbox none', () => {
 });
 
 describe('ProcessScriptRunner with runAs, sandbox bubblewrap', () => {
-  it('runs bwrap and the whole sandbox as that host uid, while the script sees 65534 inside', async () => {
+  it('runs the script and all it starts as that host uid and gid, which it sees as its own', async () => {
     // Prepare: a uid other than 65534, to tell the host side from the inside.
     const marker = uniqueSleep();
     const runner = new ProcessScriptRunner({
@@ -330,7 +330,7 @@ describe('ProcessScriptRunner with runAs, sandbox bubblewrap', () => {
 
     // Assess
     expect([...hostIds]).toEqual(['4242:4243']);
-    expect(result).toMatchObject({ status: 'timed_out', stdout: '65534\n65534\n' });
+    expect(result).toMatchObject({ status: 'timed_out', stdout: '4242\n4243\n' });
     expect(processesWith(marker)).toEqual([]);
     expect(readdirSync(workRoot)).toEqual([]);
   });

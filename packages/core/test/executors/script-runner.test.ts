@@ -53,6 +53,7 @@ describe.each([
   { label: 'none', sandbox: 'none' },
   { label: 'bubblewrap', sandbox: 'bubblewrap' },
   { label: 'none, runAs 65534', sandbox: 'none', runAs: nobody },
+  { label: 'bubblewrap, runAs 65534', sandbox: 'bubblewrap', runAs: nobody },
 ] as const)('ProcessScriptRunner, sandbox $label', ({ sandbox, ...variant }) => {
   const runAs = 'runAs' in variant ? variant.runAs : undefined;
   const venvs = () => (runAs ? nobodysVenvsRoot : venvsRoot);

@@ -2,10 +2,17 @@ import { resolve } from 'node:path';
 import { parseOrThrow } from '@stagehooks/core/domain';
 import { DEFAULT_REVIEW_TIMEOUT_SECONDS } from '@stagehooks/core/engine';
 import { ValidationError } from '@stagehooks/core/errors';
+import { DEFAULT_SCRIPT_LIMITS, type ScriptUser } from '@stagehooks/core/executors/script';
 import { parseWebhookAllowlist } from '@stagehooks/core/executors/webhook';
 import { z } from 'zod';
 
 const Port = z.coerce.number({ error: 'must be a port from 1 to 65535' }).int().min(1).max(65535);
+const wholeNumber = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 /** The local stack's environment, parsed once at start; every variable is documented in the README. */
@@ -37,6 +44,11 @@ const LocalEnv = z.object({
     .optional(),
   STAGEHOOKS_WEBHOOK_ALLOW: z.string().default(''),
   STAGEHOOKS_SCRIPT_SANDBOX: z.enum(['auto', 'bubblewrap', 'none']).default('auto'),
+  STAGEHOOKS_SCRIPT_MAX_PROCESSES: wholeNumber(4, 1_000_000).default(DEFAULT_SCRIPT_LIMITS.processes),
+  STAGEHOOKS_SCRIPT_TMP_MIB: wholeNumber(1, 1024 * 1024).default(DEFAULT_SCRIPT_LIMITS.diskMiB),
+  STAGEHOOKS_SCRIPT_UID: wholeNumber(1, 2 ** 31 - 1).default(65534),
+  STAGEHOOKS_SCRIPT_GID: wholeNumber(1, 2 ** 31 - 1).default(65534),
+  STAGEHOOKS_SCRIPT_USERS: wholeNumber(1, 1024).default(16),
   STAGEHOOKS_DEMO: flag.default(true),
   STAGEHOOKS_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   STAGEHOOKS_AWS_ACCESS_KEY_ID: z
@@ -57,6 +69,11 @@ export interface LocalConfig {
   eventTargetUrl: string | undefined;
   webhookAllow: string[];
   scriptSandbox: 'auto' | 'bubblewrap' | 'none';
+  /** ProcessScriptRunner's `processes` and `diskMiB` limits. */
+  scriptLimits: { processes: number; diskMiB: number };
+  /** Run as root, the stack runs scripts as this user and the `scriptUsers - 1` below it (`runAs`). */
+  scriptUser: ScriptUser;
+  scriptUsers: number;
   demo: boolean;
   /** Unset: generated once into <home>/admin-token. */
   adminToken: string | undefined;
@@ -97,6 +114,12 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     eventTargetUrl: parsed.STAGEHOOKS_EVENT_TARGET_URL,
     webhookAllow: parseWebhookAllowlist(parsed.STAGEHOOKS_WEBHOOK_ALLOW),
     scriptSandbox: parsed.STAGEHOOKS_SCRIPT_SANDBOX,
+    scriptLimits: {
+      processes: parsed.STAGEHOOKS_SCRIPT_MAX_PROCESSES,
+      diskMiB: parsed.STAGEHOOKS_SCRIPT_TMP_MIB,
+    },
+    scriptUser: { uid: parsed.STAGEHOOKS_SCRIPT_UID, gid: parsed.STAGEHOOKS_SCRIPT_GID },
+    scriptUsers: parsed.STAGEHOOKS_SCRIPT_USERS,
     demo: parsed.STAGEHOOKS_DEMO,
     adminToken: parsed.STAGEHOOKS_ADMIN_TOKEN,
     awsCredentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,

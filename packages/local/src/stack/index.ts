@@ -43,6 +43,7 @@ import { ScriptLauncher } from '../script-launcher';
 import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
+import { localScriptUsers } from './script-users';
 
 export const STATE_MACHINE_NAME = 'stagehooks-stage';
 
@@ -215,11 +216,15 @@ export async function startLocalStack(
     });
     if (launcher !== null) cleanups.push(() => launcher.close());
     const scriptLauncher = launcher ?? inProcessLauncher;
+    const scriptUsers = await localScriptUsers(config, sandbox);
+    if (scriptUsers.warning) console.warn(`stagehooks: ${scriptUsers.warning}`);
     const scripts = new ProcessScriptRunner({
       scriptStore: new DirectoryScriptStore(config.dataDir.scripts),
       sandbox: config.scriptSandbox,
       venvsRoot: config.dataDir.venvs,
       launcher: scriptLauncher,
+      limits: config.scriptLimits,
+      ...scriptUsers.options,
     });
     const engineLogs = checks.engineLogs?.(logs) ?? logs;
     const tasks = new StageTasks({ registry, logs: engineLogs, reviews, claims, webhooks, scripts, events });

@@ -18,7 +18,8 @@ export {
   type ActiveScriptSandbox,
   findExecutable,
   resolveScriptSandbox,
+  SCRIPT_PATH,
   type ScriptSandboxSetting,
 } from './sandbox';
 export { DirectoryScriptStore, type ScriptStore } from './script-store';
-export { ScriptUser } from './script-user';
+export { assertReachable, ScriptUser } from './script-user';

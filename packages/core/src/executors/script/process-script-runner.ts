@@ -33,11 +33,17 @@ import { assertMaySwitchTo, assertReachable, clearUser, ScriptUser } from './scr
 import { createWorkFolder, type WorkFolder } from './work-folder';
 
 const execFileAsync = promisify(execFile);
+const MiB = 1024 * 1024;
 
 /**
  * Per-run resource limits: for shell hooks by bash itself (`ulimit`, on the script's first line), for
  * python hooks with `prlimit` (when installed). `memoryMiB` bounds the address
  * space (RLIMIT_AS), which is larger than resident memory: leave room for thread stacks and mappings.
+ * `processes` bounds the processes and threads of the script's uid (RLIMIT_NPROC, counted per uid
+ * across the host and never enforced for root): it holds when scripts run as a uid of their own
+ * (`runAs`) or in the sandbox's user namespace, and is not set for a script sharing the runner's uid
+ * unsandboxed (it would count the runner's own processes). `diskMiB` is the size of the sandbox's /tmp
+ * and of its /dev/shm, each, and the largest file a script may write anywhere (RLIMIT_FSIZE).
  */
 export const ScriptLimits = z.strictObject({
   memoryMiB: z
@@ -48,10 +54,20 @@ export const ScriptLimits = z.strictObject({
     .int()
     .min(1)
     .max(24 * 3600),
+  processes: z.int().min(4).max(1_000_000),
+  diskMiB: z
+    .int()
+    .min(1)
+    .max(1024 * 1024),
 });
 export type ScriptLimits = z.infer<typeof ScriptLimits>;
 
-export const DEFAULT_SCRIPT_LIMITS: ScriptLimits = { memoryMiB: 1024, cpuSeconds: 300 };
+export const DEFAULT_SCRIPT_LIMITS: ScriptLimits = {
+  memoryMiB: 1024,
+  cpuSeconds: 300,
+  processes: 64,
+  diskMiB: 64,
+};
 
 export interface ProcessScriptRunnerOptions {
   /** Where `config.scriptPath` is read from; without one, such hooks end in status `error`. */
@@ -74,10 +90,12 @@ export interface ProcessScriptRunnerOptions {
    * signal or ptrace it. Its work folder (script, input.json) is readable but not writable by it; the
    * work root and every folder above must let it in, and so must a venvs root.
    * - `none`: the script and its children run as this uid and gid.
-   * - `bubblewrap`: bwrap and the whole sandbox run as this uid and gid on the host (bwrap then needs
-   *   unprivileged user namespaces); inside, the script still sees uid and gid 65534.
+   * - `bubblewrap`: bwrap sets the sandbox up as root, without a user namespace (so the interpreter,
+   *   venvs and work folder are bound whatever the folders above them let this uid reach), and
+   *   `setpriv` starts the script as this uid and gid, which it sees as its own.
    *
-   * Unset: scripts run as the runner's uid (in `bubblewrap`, 65534 inside mapped to it outside).
+   * Unset: scripts run as the runner's uid (in `bubblewrap`, 65534 inside mapped to it outside; for a
+   * root runner that is root on the host, and no process limit holds).
    */
   runAs?: ScriptUser;
   /**
@@ -122,6 +140,8 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
       {
         memoryMiB: options.limits?.memoryMiB ?? DEFAULT_SCRIPT_LIMITS.memoryMiB,
         cpuSeconds: options.limits?.cpuSeconds ?? DEFAULT_SCRIPT_LIMITS.cpuSeconds,
+        processes: options.limits?.processes ?? DEFAULT_SCRIPT_LIMITS.processes,
+        diskMiB: options.limits?.diskMiB ?? DEFAULT_SCRIPT_LIMITS.diskMiB,
       },
       'script limits',
     ),
@@ -172,8 +192,8 @@ type RunOutcome = Omit<HookRunResult, 'startedAt' | 'finishedAt' | 'durationMs'>
 
 /**
  * Runs shell and python hooks as local subprocesses: in a bubblewrap sandbox when available (no
- * network, no host files, uid 65534), optionally as another host user (`runAs`), with memory and CPU
- * limits, the hook input on stdin and in STAGEHOOKS_INPUT_FILE, and an environment built from scratch
+ * network, no host files, a bounded /tmp), optionally as another host user (`runAs`), with memory, CPU,
+ * process and file-size limits (`ScriptLimits`), the hook input on stdin and in STAGEHOOKS_INPUT_FILE, and an environment built from scratch
  * (the runner's own never leaks in). Unsandboxed, cwd, HOME and TMPDIR are a fresh writable folder.
  *
  * Result: exit 0 = passed, other codes = failed; a last stdout line `{"status":"passed"|"failed",
@@ -186,6 +206,8 @@ export class ProcessScriptRunner implements ScriptRunner {
   readonly sandbox: ActiveScriptSandbox;
   private readonly settings: ScriptRunnerSettings;
   private readonly bubblewrapArgs: string[];
+  /** `setpriv`, which starts a sandboxed script as its user (bubblewrap with `runAs` only). */
+  private readonly setprivPath: string | null;
   private readonly systemRoots: string[];
   /** Probed once per interpreter path; failures are not kept, so a venv created later is found. */
   private readonly pythons = new Map<string, Promise<ScriptInterpreter>>();
@@ -199,7 +221,18 @@ export class ProcessScriptRunner implements ScriptRunner {
     const { runAs, runAsUsers, clearUsers } = this.settings;
     this.users = runAs === null ? null : new ScriptUsers(runAs, runAsUsers, clearUsers);
     this.sandbox = resolveScriptSandbox(this.settings.sandbox);
-    this.bubblewrapArgs = this.sandbox.mode === 'bubblewrap' ? bubblewrapBaseArgs() : [];
+    const sandboxed = this.sandbox.mode === 'bubblewrap';
+    this.bubblewrapArgs = sandboxed
+      ? bubblewrapBaseArgs(runAs === null ? 'userns' : 'host-user', {
+          tmpBytes: this.settings.limits.diskMiB * MiB,
+        })
+      : [];
+    this.setprivPath = sandboxed && runAs !== null ? findExecutable('setpriv', SCRIPT_PATH) : null;
+    if (sandboxed && runAs !== null && this.setprivPath === null) {
+      throw new StagehooksError(
+        'scripts are set to run sandboxed as another user, but setpriv is not installed (it comes with util-linux)',
+      );
+    }
     this.systemRoots = sandboxSystemRoots();
   }
 
@@ -220,21 +253,25 @@ export class ProcessScriptRunner implements ScriptRunner {
       if (this.settings.runAs !== null) assertMaySwitchTo(this.settings.runAs);
       user = (await this.users?.take()) ?? null;
       const source = await this.loadSource(hook);
-      const interpreter = await this.resolveInterpreter(hook, user);
+      const sandboxed = this.sandbox.mode === 'bubblewrap';
+      // Sandboxed, bwrap binds as root what the script needs: only unsandboxed must its user reach it.
+      const reacher = sandboxed ? null : user;
+      const interpreter = await this.resolveInterpreter(hook, reacher);
       const scriptFile = SCRIPT_FILES[hook.type];
       folder = await createWorkFolder(
         this.settings.workRoot,
         {
-          [scriptFile]: hook.type === 'shell' ? shellLimits(this.settings.limits) + source : source,
+          [scriptFile]:
+            hook.type === 'shell' ? shellLimits(this.settings.limits, this.limitsProcesses) + source : source,
           [INPUT_FILE]: JSON.stringify(input),
         },
         // The sandbox has its own writable /tmp.
-        { user, home: this.sandbox.mode === 'none' },
+        { user, reacher, home: !sandboxed },
       );
       const finished = await this.settings.launcher.run(
         this.launch(hook, input, interpreter, folder, scriptFile, user),
       );
-      return finish(outcomeOf(finished, hook.config.timeoutSeconds, this.sandbox.mode === 'bubblewrap'));
+      return finish(outcomeOf(finished, hook.config.timeoutSeconds, sandboxed));
     } catch (error) {
       return finish(errorOutcome(error));
     } finally {
@@ -249,6 +286,11 @@ export class ProcessScriptRunner implements ScriptRunner {
       // After the clean-up: the next script with this uid finds nothing of this one's.
       if (user !== null) this.users?.give(user);
     }
+  }
+
+  /** Not for a script sharing the runner's uid unsandboxed: RLIMIT_NPROC would count the runner's processes. */
+  private get limitsProcesses(): boolean {
+    return this.settings.runAs !== null || this.sandbox.mode === 'bubblewrap';
   }
 
   private async loadSource(hook: ScriptHook): Promise<string> {
@@ -342,7 +384,7 @@ export class ProcessScriptRunner implements ScriptRunner {
     user: ScriptUser | null,
   ): ProcessLaunch {
     const { prlimitPath } = this.sandbox;
-    const { memoryMiB, cpuSeconds } = this.settings.limits;
+    const { memoryMiB, cpuSeconds, processes, diskMiB } = this.settings.limits;
     // Shell hooks set their limits themselves (see `shellLimits`): no extra exec per run.
     const limited = (command: string[]) =>
       prlimitPath === null || hook.type === 'shell'
@@ -354,6 +396,8 @@ export class ProcessScriptRunner implements ScriptRunner {
             `--cpu=${cpuSeconds}:${cpuSeconds + 1}`,
             // A crash must not write core files onto the host (or into a core-dump service).
             '--core=0',
+            `--fsize=${diskMiB * MiB}`,
+            ...(this.limitsProcesses ? [`--nproc=${processes}`] : []),
             '--',
             ...command,
           ];
@@ -385,6 +429,20 @@ export class ProcessScriptRunner implements ScriptRunner {
       home: SANDBOX_TMP_DIR,
       inputFile: `${SANDBOX_WORK_DIR}/${INPUT_FILE}`,
     });
+    // bwrap stays root to set the sandbox up; setpriv makes the script its user (see `runAs`).
+    const asUser = (command: string[]) =>
+      user === null || this.setprivPath === null
+        ? command
+        : [
+            this.setprivPath,
+            `--reuid=${user.uid}`,
+            `--regid=${user.gid}`,
+            '--clear-groups',
+            '--inh-caps=-all',
+            '--bounding-set=-all',
+            '--',
+            ...command,
+          ];
     return {
       command: this.sandbox.bwrapPath!,
       args: [
@@ -393,7 +451,7 @@ export class ProcessScriptRunner implements ScriptRunner {
         ...this.bubblewrapArgs,
         ...bubblewrapRunArgs(folder.dir, interpreter.roots),
         '--',
-        ...limited([interpreter.executable, `${SANDBOX_WORK_DIR}/${scriptFile}`, ...args]),
+        ...asUser(limited([interpreter.executable, `${SANDBOX_WORK_DIR}/${scriptFile}`, ...args])),
       ],
       // bwrap runs privileged: it gets no hook-controlled variables (LD_PRELOAD...), the script gets them via fd 3.
       env: {},
@@ -402,7 +460,8 @@ export class ProcessScriptRunner implements ScriptRunner {
       stdinFile,
       timeoutMs,
       captureBytes: CAPTURE_LIMIT_BYTES,
-      user,
+      // bwrap itself runs as the runner; the script's user comes from setpriv.
+      user: null,
       runFolder: folder.dir,
     };
   }
@@ -443,8 +502,13 @@ class ScriptUsers {
  * CPU time soft (SIGXCPU names the cause) with the hard one a second later (SIGKILL if it is ignored).
  * A script cannot raise a hard limit again. If bash cannot set them, the script does not run.
  */
-function shellLimits({ memoryMiB, cpuSeconds }: ScriptLimits): string {
-  return `ulimit -c 0 -v ${memoryMiB * 1024} -t ${cpuSeconds + 1} && ulimit -S -t ${cpuSeconds} || exit 126; `;
+function shellLimits(
+  { memoryMiB, cpuSeconds, processes, diskMiB }: ScriptLimits,
+  limitProcesses: boolean,
+): string {
+  // bash counts -v and -f in KiB.
+  const nproc = limitProcesses ? ` -u ${processes}` : '';
+  return `ulimit -c 0 -v ${memoryMiB * 1024} -f ${diskMiB * 1024}${nproc} -t ${cpuSeconds + 1} && ulimit -S -t ${cpuSeconds} || exit 126; `;
 }
 
 /** A minimal environment built from scratch: the runner's own (credentials, tokens) never reaches a script. */

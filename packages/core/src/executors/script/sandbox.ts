@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { StagehooksError } from '../../errors';
 
 export type ScriptSandboxSetting = 'bubblewrap' | 'none' | 'auto';
@@ -22,7 +22,7 @@ export const SCRIPT_PATH = '/usr/local/bin:/usr/bin:/bin';
 export const SANDBOX_WORK_DIR = '/tmp/hook';
 export const SANDBOX_TMP_DIR = '/tmp';
 
-/** `nobody`: the process-count limit is not enforced for root, and scripts have no business being root. */
+/** `nobody`: the uid a sandbox without a host user of its own shows its script (user namespace mode). */
 const SANDBOX_UID = '65534';
 
 /** Read-only system folders a script's interpreter needs; merged-/usr hosts have symlinks for most. */
@@ -92,24 +92,63 @@ export function sandboxSystemRoots(): string[] {
 }
 
 /**
+ * How the sandbox gets its identity:
+ * - `userns` (no `runAs`): bwrap makes a user namespace in which the script is 65534, mapped to the
+ *   runner's own uid on the host (root, for a root runner: then no process limit holds).
+ * - `host-user` (`runAs`, a root runner): bwrap, still root, makes every namespace but the user one
+ *   and binds what the script needs (so no host folder need be open to the script's uid), then
+ *   `setpriv` starts the script as its host uid and gid with no groups and no capabilities left. The
+ *   process limit counts per host uid, which is why each script running at once has one of its own.
+ */
+export type SandboxIdentity = 'userns' | 'host-user';
+
+/** The bounds of the sandbox's own filesystems. */
+export interface SandboxBounds {
+  /** Size of each writable tmpfs (/tmp, /dev/shm), in bytes. */
+  tmpBytes: number;
+}
+
+/**
  * The fixed part of the bwrap command line: namespaces, identity, system folders. Computed once.
  * No `--new-session`: the runner already starts bwrap in a new session without a terminal (so there is
  * no TTY to inject into), and keeping the sandbox in bwrap's process group lets the group kill reach
  * every sandboxed process at once, on top of --die-with-parent and the pid namespace.
+ * The only writable places are a /tmp and a /dev/shm of `tmpBytes` each; `/` and `/dev` are made
+ * read-only (bwrap leaves them writable tmpfs of half the host's memory otherwise).
  */
-export function bubblewrapBaseArgs(): string[] {
-  const args = [
-    '--unshare-all', // user, ipc, pid, net (own loopback only), uts, cgroup
+export function bubblewrapBaseArgs(identity: SandboxIdentity, { tmpBytes }: SandboxBounds): string[] {
+  const args =
+    identity === 'userns'
+      ? [
+          '--unshare-all', // user, ipc, pid, net (own loopback only), uts, cgroup
+          '--uid',
+          SANDBOX_UID,
+          '--gid',
+          SANDBOX_UID,
+          '--cap-drop',
+          'ALL',
+        ]
+      : [
+          '--unshare-ipc',
+          '--unshare-pid',
+          '--unshare-net',
+          '--unshare-uts',
+          '--unshare-cgroup-try',
+          // What `setpriv` needs to become the script's user and drop the rest (bounding set included).
+          '--cap-drop',
+          'ALL',
+          '--cap-add',
+          'CAP_SETUID',
+          '--cap-add',
+          'CAP_SETGID',
+          '--cap-add',
+          'CAP_SETPCAP',
+        ];
+  args.push(
     '--die-with-parent', // the sandbox dies with bwrap, so killing bwrap's process group ends everything
-    '--uid',
-    SANDBOX_UID,
-    '--gid',
-    SANDBOX_UID,
-    '--cap-drop',
-    'ALL',
     '--hostname',
     'stagehooks',
-  ];
+  );
   for (const dir of SYSTEM_DIRS) {
     let stats: ReturnType<typeof lstatSync>;
     try {
@@ -122,19 +161,42 @@ export function bubblewrapBaseArgs(): string[] {
     else if (stats.isDirectory()) args.push('--ro-bind', dir, dir);
   }
   for (const file of SYSTEM_FILES) args.push('--ro-bind-try', file, file);
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', SANDBOX_TMP_DIR);
+  const size = String(tmpBytes);
+  args.push('--proc', '/proc', '--dev', '/dev');
+  args.push('--perms', '1777', '--size', size, '--tmpfs', '/dev/shm', '--remount-ro', '/dev');
+  args.push('--perms', '1777', '--size', size, '--tmpfs', SANDBOX_TMP_DIR);
   return args;
 }
 
 /**
  * The per-run part: the work folder read-only at SANDBOX_WORK_DIR, extra read-only roots at their own
- * paths (after the /tmp tmpfs, so roots under /tmp still show), cwd in the writable /tmp.
+ * paths (after the /tmp tmpfs, so roots under /tmp still show), cwd in the writable /tmp, and `/` made
+ * read-only last (the folders above the roots are made in it). The folders above a root are made
+ * 0755: bwrap would copy the host's modes, and a root under /root would stay out of the script's reach.
  */
 export function bubblewrapRunArgs(workDir: string, readOnlyRoots: readonly string[]): string[] {
   const args = ['--ro-bind', workDir, SANDBOX_WORK_DIR];
-  for (const root of readOnlyRoots) args.push('--ro-bind', root, root);
-  args.push('--chdir', SANDBOX_TMP_DIR);
+  const made = new Set<string>();
+  for (const root of readOnlyRoots) {
+    for (const folder of foldersAbove(root)) {
+      // System folders are bound already, /tmp is the tmpfs.
+      if (made.has(folder) || folder === SANDBOX_TMP_DIR || SYSTEM_DIRS.some((dir) => isWithin(folder, dir)))
+        continue;
+      made.add(folder);
+      args.push('--perms', '0755', '--dir', folder);
+    }
+    args.push('--ro-bind', root, root);
+  }
+  args.push('--chdir', SANDBOX_TMP_DIR, '--remount-ro', '/');
   return args;
+}
+
+/** `/a/b/c` gives `/a`, `/a/b`: top-down, without `/` itself. */
+function foldersAbove(path: string): string[] {
+  const folders: string[] = [];
+  for (let folder = dirname(path); folder !== dirname(folder); folder = dirname(folder))
+    folders.unshift(folder);
+  return folders;
 }
 
 /** `--setenv` pairs for `bwrap --args <fd>`: NUL-separated, so values never show in the host's `ps`. */

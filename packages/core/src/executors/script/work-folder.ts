@@ -25,7 +25,12 @@ const KEEP_OWNER = -1;
 export async function createWorkFolder(
   workRoot: string,
   files: Readonly<Record<string, string>>,
-  options: { user: ScriptUser | null; home: boolean },
+  options: {
+    user: ScriptUser | null;
+    /** Who must reach `workRoot` by its path (the user, unless a sandbox binds the folder for it). */
+    reacher: ScriptUser | null;
+    home: boolean;
+  },
 ): Promise<WorkFolder> {
   const { user } = options;
   let dir: string;
@@ -35,7 +40,7 @@ export async function createWorkFolder(
     throw new StagehooksError(`could not create a work folder under ${workRoot}`, { cause: error });
   }
   try {
-    if (user !== null) await assertReachable(workRoot, user, 'the work root');
+    if (options.reacher !== null) await assertReachable(workRoot, options.reacher, 'the work root');
     for (const [name, content] of Object.entries(files)) {
       const file = join(dir, name);
       writeFileSync(file, content, { mode: 0o600 });
