@@ -313,6 +313,43 @@ describe('jobs, executions and reviews', () => {
     );
     expect(byArn.body.items[0].type).toBe('ExecutionSucceeded');
     expect((await api('GET', '/executions/no-such-execution/history')).status).toBe(404);
+    for (const cursor of ['bm90LWEtdG9rZW4', 'x'.repeat(1025)]) {
+      const bad = await api('GET', `/executions/${name}/history?cursor=${cursor}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors).toEqual([{ path: 'query.cursor', message: 'is not a cursor of this history' }]);
+    }
+  });
+
+  it('answers 400 naming query.cursor for a cursor it did not issue for that listing, on every list route', async () => {
+    // Prepare: a real cursor, and the same with its key changed (its listing fingerprint kept)
+    for (let i = 0; i < 2; i++)
+      await api('POST', '/hooks', { body: shellHook({ name: `cursor_${i}`, scopeId: 'p-cursor' }) });
+    const first = await api('GET', '/hooks?scopeType=project&scopeId=p-cursor&limit=1');
+    const { k, q } = JSON.parse(Buffer.from(first.body.nextCursor, 'base64url').toString());
+    const tampered = Buffer.from(JSON.stringify({ k: { ...k, pk: 'SCOPE#project#p-other' }, q })).toString(
+      'base64url',
+    );
+    const hookId = first.body.items[0].id;
+
+    // Act
+    const answers = await Promise.all(
+      [
+        `/hooks?scopeType=project&scopeId=p-cursor&limit=1&cursor=${tampered}`,
+        `/hooks?cursor=${first.body.nextCursor}`,
+        `/hooks/${hookId}/logs?cursor=${first.body.nextCursor}`,
+        `/hooks/${hookId}/audit?cursor=${first.body.nextCursor}`,
+        `/jobs/job-api/hook-logs?cursor=not-a-cursor`,
+        `/reviews?cursor=${tampered}`,
+      ].map((path) => api('GET', path)),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual([
+        { path: 'query.cursor', message: 'is not a cursor of this listing' },
+      ]);
+    }
   });
 
   it('lists open reviews and approves one, which runs the rest of the stage', async () => {

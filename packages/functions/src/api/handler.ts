@@ -113,6 +113,19 @@ function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
 }
 
 /**
+ * The stores name the page and filter fields they refuse as they were given (`cursor`, `scopeId`): on a
+ * route without a body those are its query parameters, named so (`query.cursor`).
+ */
+function asQueryIssues(route: Route, error: unknown): unknown {
+  if (!(error instanceof ValidationError) || !route.query || route.body) return error;
+  const names = new Set(Object.keys(route.query.shape));
+  const issues = error.issues.map((issue) =>
+    names.has(issue.path.split('.')[0] ?? '') ? { ...issue, path: `query.${issue.path}` } : issue,
+  );
+  return new ValidationError(error.subject, issues, { cause: error });
+}
+
+/**
  * The admin API as one Lambda handler (API Gateway HTTP API, payload 2.0): a route table with zod
  * schemas for path, query and body, the role check, and RFC 9457 problems for every failure.
  */
@@ -179,7 +192,11 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
     const body = rawBody === undefined ? undefined : parsePart(route.body, rawBody, '', issues);
     if (issues.length > 0) throw new ValidationError('request', issues);
 
-    const result: RouteResult = await route.handle({ params, query: query ?? {}, body, identity, deps });
+    const result: RouteResult = await route
+      .handle({ params, query: query ?? {}, body, identity, deps })
+      .catch((error: unknown) => {
+        throw asQueryIssues(route, error);
+      });
     return jsonResult(result.status, result.body, result.headers);
   };
 
