@@ -1,8 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { validate } from '@readme/openapi-parser';
+import { documentClient, hookItem } from '@stagehooks/core/dynamodb';
 import { routes } from '@stagehooks/functions/api';
+import { localDynamoClient } from '@test/dynamodb';
 import { HttpReceiver } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -506,6 +509,42 @@ describe('reference routes', () => {
   });
 });
 
+describe('hooks saved before the save-time rules', () => {
+  it('never show the credentials in a stored webhook URL, to viewers or in the audit trail', async () => {
+    // Prepare: a webhook as one could be saved before URLs with credentials were refused
+    const created = await api('POST', '/hooks', {
+      body: {
+        ...shellHook({ name: 'old_creds' }),
+        type: 'webhook',
+        config: { url: 'https://hooks.example.com/o' },
+      },
+    });
+    const { signingSecret: _secret, ...hook } = created.body;
+    const old = { ...hook, config: { ...hook.config, url: 'https://ann:hunter2@hooks.example.com/o' } };
+    const client = localDynamoClient(t.stack.endpoints.dynamodb);
+    await documentClient(client).send(
+      new PutCommand({ TableName: t.stack.config.tableName, Item: hookItem(old) }),
+    );
+    client.destroy();
+
+    // Act
+    const reads = await Promise.all(
+      [`/hooks/${hook.id}`, '/hooks?scopeType=project&scopeId=p-api', '/hooks/effective/project/p-api'].map(
+        (path) => api('GET', path, { token: VIEWER }),
+      ),
+    );
+    await api('DELETE', `/hooks/${hook.id}`);
+    const audit = await api('GET', `/hooks/${hook.id}/audit`, { token: VIEWER });
+
+    // Assess
+    expect(reads[0]?.body.config.url).toBe('https://***:***@hooks.example.com/o');
+    for (const answer of [...reads, audit]) {
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.body)).not.toContain('hunter2');
+    }
+  });
+});
+
 describe('bad requests', () => {
   let hookId: string;
   let current: Record<string, unknown>;
@@ -632,6 +671,51 @@ describe('bad requests', () => {
         }),
       403,
       undefined,
+    ],
+    [
+      'credentials in a webhook URL',
+      () =>
+        api('POST', '/hooks', {
+          body: { ...shellHook(), type: 'webhook', config: { url: 'https://ann:pw@hooks.example.com/x' } },
+        }),
+      400,
+      'config.url',
+    ],
+    [
+      'a header value no HTTP request can carry',
+      () =>
+        api('POST', '/hooks', {
+          body: {
+            ...shellHook(),
+            type: 'webhook',
+            config: { url: 'https://hooks.example.com/x', headers: { 'X-Title': 'Ünïcödé ✓' } },
+          },
+        }),
+      400,
+      'config.headers.X-Title',
+    ],
+    [
+      'more env variables than a script can start with',
+      () =>
+        api('POST', '/hooks', {
+          body: shellHook({
+            config: {
+              script: 'true',
+              env: Object.fromEntries(Array.from({ length: 14_000 }, (_, i) => [`V${i}`, 'x'])),
+            },
+          }),
+        }),
+      400,
+      'config.env',
+    ],
+    [
+      'an env key __proto__',
+      () =>
+        api('POST', '/hooks', {
+          raw: JSON.stringify(shellHook()).replace('"script"', '"env":{"__proto__":"x"},"script"'),
+        }),
+      400,
+      'config.env.__proto__',
     ],
     ['a wrong method', () => api('PATCH', '/hooks'), 405, undefined],
     [

@@ -137,6 +137,38 @@ describe('stagehooks hooks apply', () => {
   });
 });
 
+describe('stagehooks hooks apply, with hooks that could never run', () => {
+  it('refuses them as the admin API does, naming each entry and field, and applies nothing', async () => {
+    // Prepare: a URL with credentials, a header no request can carry, too many variables, __proto__
+    const file = join(t.home, 'unrunnable.json');
+    const entry = (name: string, type: string, config: string) =>
+      `{"name":"${name}","type":"${type}","hookPoint":"pre_segment","scopeType":"project","scopeId":"p-never","config":${config}}`;
+    const manyVariables = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`V${i}`, 'x'])),
+    );
+    await writeFile(
+      file,
+      `[${[
+        entry('creds', 'webhook', '{"url":"https://ann:pw@hooks.example.com/x"}'),
+        entry('title', 'webhook', '{"url":"https://hooks.example.com/x","headers":{"X-Title":"№5"}}'),
+        entry('many', 'shell', `{"script":"true","env":${manyVariables}}`),
+        entry('proto', 'shell', '{"script":"true","env":{"__proto__":"x"}}'),
+      ].join(',')}]`,
+    );
+
+    // Act
+    const result = await cli('hooks', 'apply', '-f', file);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('hooks.0.config.url: must not carry credentials');
+    expect(result.err).toContain('hooks.1.config.headers.X-Title: may hold only');
+    expect(result.err).toContain('hooks.2.config.env: has 300 variables; at most 256');
+    expect(result.err).toContain('hooks.3.config.env.__proto__');
+    expect(await t.stack.registry.list({ scopeType: 'project', scopeId: 'p-never' })).toEqual({ items: [] });
+  });
+});
+
 describe('stagehooks emit and logs', () => {
   it('prints the verdict of a stage and its logs', async () => {
     // Prepare
