@@ -730,6 +730,33 @@ describe('bad requests', () => {
     ],
   ];
 
+  it('answers 415 to a body without a content type, and takes application/json with a charset', async () => {
+    // Act: a byte body, so fetch adds no content type of its own
+    const untyped = await fetch(`${t.stack.endpoints.api}/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: new TextEncoder().encode(JSON.stringify(shellHook({ name: 'untyped' }))),
+    });
+    const withCharset = await api('POST', '/hooks', {
+      raw: JSON.stringify(shellHook({ name: 'with_charset' })),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+
+    // Assess
+    expect(untyped.status).toBe(415);
+    expect(untyped.headers.get('content-type')).toBe('application/problem+json');
+    expect(await untyped.json()).toMatchObject({
+      status: 415,
+      detail: expect.stringContaining('application/json'),
+    });
+    expect(withCharset.status).toBe(201);
+    expect(
+      (await api('GET', '/hooks?scopeType=project&scopeId=p-api')).body.items.map(
+        (h: { name: string }) => h.name,
+      ),
+    ).not.toContain('untyped');
+  });
+
   it.each(table)('%s gets the right status and names the field', async (_case, request, status, field) => {
     const answer = await request();
     expect(answer.status).toBe(status);

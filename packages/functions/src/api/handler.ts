@@ -100,7 +100,8 @@ function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
   const text = bodyText(event);
   if (!route.body || text === undefined || text === '') return undefined;
   const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType && contentType !== 'application/json') {
+  if (!contentType) throw new HttpProblem(415, 'send the body as application/json, with that content-type');
+  if (contentType !== 'application/json') {
     throw new HttpProblem(415, `send the body as application/json, not ${contentType}`);
   }
   try {
