@@ -209,6 +209,39 @@ describe('stagehooks emit and logs', () => {
     expect(emitted.out).toMatch(/BLOCKED, waiting for review \w+/);
   });
 
+  it('says in one line what is wrong with a file or value an option names, exit 2', async () => {
+    // Prepare
+    const notJson = join(t.home, 'not-json.json');
+    await writeFile(notJson, '{ "metadata": ');
+    const notObject = join(t.home, 'array.json');
+    await writeFile(notObject, '[1, 2]');
+    const missing = join(t.home, 'no-such-detail.json');
+    const emit = (...more: string[]) => cli('emit', 'post_variant', '--job', 'j', '--project', 'p', ...more);
+
+    // Act
+    const answers = [
+      [await emit('--detail', missing), `--detail: cannot read ${missing} (no such file)`],
+      [await emit('--detail', t.home), `--detail: cannot read ${t.home} (a folder)`],
+      [await emit('--detail', notJson), `--detail: ${notJson} is not JSON`],
+      [await emit('--detail', notObject), `--detail: ${notObject} must hold a JSON object`],
+      [await emit('--timeout', 'soon'), '--timeout: must be a number of seconds'],
+      [await cli('hooks', 'apply', '-f', missing), `-f: cannot read ${missing} (no such file)`],
+      [await cli('hooks', 'list', '--scope-type', 'galaxy'), '--scope-type: must be one of studio, project'],
+      [
+        await cli('hooks', 'list', '--hook-point', 'post_render'),
+        '--hook-point: must be one of post_variant',
+      ],
+      [await cli('logs', '--job', 'j', '--status', 'fine'), '--status: must be one of passed'],
+    ] as const;
+
+    // Assess
+    for (const [answer, message] of answers) {
+      expect(answer).toMatchObject({ code: 2, out: '' });
+      expect(answer.err).toMatch(/^stagehooks: [^\n]+$/);
+      expect(answer.err).toContain(message);
+    }
+  });
+
   it('says what is wrong with bad arguments', async () => {
     expect(await cli('emit', 'post_render', '--job', 'j', '--project', 'p')).toMatchObject({
       code: 2,
