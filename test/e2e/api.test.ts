@@ -1,8 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { validate } from '@readme/openapi-parser';
+import { documentClient, hookItem } from '@stagehooks/core/dynamodb';
 import { routes } from '@stagehooks/functions/api';
+import { localDynamoClient } from '@test/dynamodb';
 import { HttpReceiver } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -313,6 +316,43 @@ describe('jobs, executions and reviews', () => {
     );
     expect(byArn.body.items[0].type).toBe('ExecutionSucceeded');
     expect((await api('GET', '/executions/no-such-execution/history')).status).toBe(404);
+    for (const cursor of ['bm90LWEtdG9rZW4', 'x'.repeat(1025)]) {
+      const bad = await api('GET', `/executions/${name}/history?cursor=${cursor}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors).toEqual([{ path: 'query.cursor', message: 'is not a cursor of this history' }]);
+    }
+  });
+
+  it('answers 400 naming query.cursor for a cursor it did not issue for that listing, on every list route', async () => {
+    // Prepare: a real cursor, and the same with its key changed (its listing fingerprint kept)
+    for (let i = 0; i < 2; i++)
+      await api('POST', '/hooks', { body: shellHook({ name: `cursor_${i}`, scopeId: 'p-cursor' }) });
+    const first = await api('GET', '/hooks?scopeType=project&scopeId=p-cursor&limit=1');
+    const { k, q } = JSON.parse(Buffer.from(first.body.nextCursor, 'base64url').toString());
+    const tampered = Buffer.from(JSON.stringify({ k: { ...k, pk: 'SCOPE#project#p-other' }, q })).toString(
+      'base64url',
+    );
+    const hookId = first.body.items[0].id;
+
+    // Act
+    const answers = await Promise.all(
+      [
+        `/hooks?scopeType=project&scopeId=p-cursor&limit=1&cursor=${tampered}`,
+        `/hooks?cursor=${first.body.nextCursor}`,
+        `/hooks/${hookId}/logs?cursor=${first.body.nextCursor}`,
+        `/hooks/${hookId}/audit?cursor=${first.body.nextCursor}`,
+        `/jobs/job-api/hook-logs?cursor=not-a-cursor`,
+        `/reviews?cursor=${tampered}`,
+      ].map((path) => api('GET', path)),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors).toEqual([
+        { path: 'query.cursor', message: 'is not a cursor of this listing' },
+      ]);
+    }
   });
 
   it('lists open reviews and approves one, which runs the rest of the stage', async () => {
@@ -469,6 +509,42 @@ describe('reference routes', () => {
   });
 });
 
+describe('hooks saved before the save-time rules', () => {
+  it('never show the credentials in a stored webhook URL, to viewers or in the audit trail', async () => {
+    // Prepare: a webhook as one could be saved before URLs with credentials were refused
+    const created = await api('POST', '/hooks', {
+      body: {
+        ...shellHook({ name: 'old_creds' }),
+        type: 'webhook',
+        config: { url: 'https://hooks.example.com/o' },
+      },
+    });
+    const { signingSecret: _secret, ...hook } = created.body;
+    const old = { ...hook, config: { ...hook.config, url: 'https://ann:hunter2@hooks.example.com/o' } };
+    const client = localDynamoClient(t.stack.endpoints.dynamodb);
+    await documentClient(client).send(
+      new PutCommand({ TableName: t.stack.config.tableName, Item: hookItem(old) }),
+    );
+    client.destroy();
+
+    // Act
+    const reads = await Promise.all(
+      [`/hooks/${hook.id}`, '/hooks?scopeType=project&scopeId=p-api', '/hooks/effective/project/p-api'].map(
+        (path) => api('GET', path, { token: VIEWER }),
+      ),
+    );
+    await api('DELETE', `/hooks/${hook.id}`);
+    const audit = await api('GET', `/hooks/${hook.id}/audit`, { token: VIEWER });
+
+    // Assess
+    expect(reads[0]?.body.config.url).toBe('https://***:***@hooks.example.com/o');
+    for (const answer of [...reads, audit]) {
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.body)).not.toContain('hunter2');
+    }
+  });
+});
+
 describe('bad requests', () => {
   let hookId: string;
   let current: Record<string, unknown>;
@@ -596,6 +672,51 @@ describe('bad requests', () => {
       403,
       undefined,
     ],
+    [
+      'credentials in a webhook URL',
+      () =>
+        api('POST', '/hooks', {
+          body: { ...shellHook(), type: 'webhook', config: { url: 'https://ann:pw@hooks.example.com/x' } },
+        }),
+      400,
+      'config.url',
+    ],
+    [
+      'a header value no HTTP request can carry',
+      () =>
+        api('POST', '/hooks', {
+          body: {
+            ...shellHook(),
+            type: 'webhook',
+            config: { url: 'https://hooks.example.com/x', headers: { 'X-Title': 'Ünïcödé ✓' } },
+          },
+        }),
+      400,
+      'config.headers.X-Title',
+    ],
+    [
+      'more env variables than a script can start with',
+      () =>
+        api('POST', '/hooks', {
+          body: shellHook({
+            config: {
+              script: 'true',
+              env: Object.fromEntries(Array.from({ length: 14_000 }, (_, i) => [`V${i}`, 'x'])),
+            },
+          }),
+        }),
+      400,
+      'config.env',
+    ],
+    [
+      'an env key __proto__',
+      () =>
+        api('POST', '/hooks', {
+          raw: JSON.stringify(shellHook()).replace('"script"', '"env":{"__proto__":"x"},"script"'),
+        }),
+      400,
+      'config.env.__proto__',
+    ],
     ['a wrong method', () => api('PATCH', '/hooks'), 405, undefined],
     [
       'a non-JSON content type',
@@ -608,6 +729,33 @@ describe('bad requests', () => {
       undefined,
     ],
   ];
+
+  it('answers 415 to a body without a content type, and takes application/json with a charset', async () => {
+    // Act: a byte body, so fetch adds no content type of its own
+    const untyped = await fetch(`${t.stack.endpoints.api}/hooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: new TextEncoder().encode(JSON.stringify(shellHook({ name: 'untyped' }))),
+    });
+    const withCharset = await api('POST', '/hooks', {
+      raw: JSON.stringify(shellHook({ name: 'with_charset' })),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+
+    // Assess
+    expect(untyped.status).toBe(415);
+    expect(untyped.headers.get('content-type')).toBe('application/problem+json');
+    expect(await untyped.json()).toMatchObject({
+      status: 415,
+      detail: expect.stringContaining('application/json'),
+    });
+    expect(withCharset.status).toBe(201);
+    expect(
+      (await api('GET', '/hooks?scopeType=project&scopeId=p-api')).body.items.map(
+        (h: { name: string }) => h.name,
+      ),
+    ).not.toContain('untyped');
+  });
 
   it.each(table)('%s gets the right status and names the field', async (_case, request, status, field) => {
     const answer = await request();

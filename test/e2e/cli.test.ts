@@ -137,6 +137,38 @@ describe('stagehooks hooks apply', () => {
   });
 });
 
+describe('stagehooks hooks apply, with hooks that could never run', () => {
+  it('refuses them as the admin API does, naming each entry and field, and applies nothing', async () => {
+    // Prepare: a URL with credentials, a header no request can carry, too many variables, __proto__
+    const file = join(t.home, 'unrunnable.json');
+    const entry = (name: string, type: string, config: string) =>
+      `{"name":"${name}","type":"${type}","hookPoint":"pre_segment","scopeType":"project","scopeId":"p-never","config":${config}}`;
+    const manyVariables = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`V${i}`, 'x'])),
+    );
+    await writeFile(
+      file,
+      `[${[
+        entry('creds', 'webhook', '{"url":"https://ann:pw@hooks.example.com/x"}'),
+        entry('title', 'webhook', '{"url":"https://hooks.example.com/x","headers":{"X-Title":"№5"}}'),
+        entry('many', 'shell', `{"script":"true","env":${manyVariables}}`),
+        entry('proto', 'shell', '{"script":"true","env":{"__proto__":"x"}}'),
+      ].join(',')}]`,
+    );
+
+    // Act
+    const result = await cli('hooks', 'apply', '-f', file);
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('hooks.0.config.url: must not carry credentials');
+    expect(result.err).toContain('hooks.1.config.headers.X-Title: may hold only');
+    expect(result.err).toContain('hooks.2.config.env: has 300 variables; at most 256');
+    expect(result.err).toContain('hooks.3.config.env.__proto__');
+    expect(await t.stack.registry.list({ scopeType: 'project', scopeId: 'p-never' })).toEqual({ items: [] });
+  });
+});
+
 describe('stagehooks emit and logs', () => {
   it('prints the verdict of a stage and its logs', async () => {
     // Prepare
@@ -175,6 +207,39 @@ describe('stagehooks emit and logs', () => {
     );
     expect(emitted.code).toBe(3);
     expect(emitted.out).toMatch(/BLOCKED, waiting for review \w+/);
+  });
+
+  it('says in one line what is wrong with a file or value an option names, exit 2', async () => {
+    // Prepare
+    const notJson = join(t.home, 'not-json.json');
+    await writeFile(notJson, '{ "metadata": ');
+    const notObject = join(t.home, 'array.json');
+    await writeFile(notObject, '[1, 2]');
+    const missing = join(t.home, 'no-such-detail.json');
+    const emit = (...more: string[]) => cli('emit', 'post_variant', '--job', 'j', '--project', 'p', ...more);
+
+    // Act
+    const answers = [
+      [await emit('--detail', missing), `--detail: cannot read ${missing} (no such file)`],
+      [await emit('--detail', t.home), `--detail: cannot read ${t.home} (a folder)`],
+      [await emit('--detail', notJson), `--detail: ${notJson} is not JSON`],
+      [await emit('--detail', notObject), `--detail: ${notObject} must hold a JSON object`],
+      [await emit('--timeout', 'soon'), '--timeout: must be a number of seconds'],
+      [await cli('hooks', 'apply', '-f', missing), `-f: cannot read ${missing} (no such file)`],
+      [await cli('hooks', 'list', '--scope-type', 'galaxy'), '--scope-type: must be one of studio, project'],
+      [
+        await cli('hooks', 'list', '--hook-point', 'post_render'),
+        '--hook-point: must be one of post_variant',
+      ],
+      [await cli('logs', '--job', 'j', '--status', 'fine'), '--status: must be one of passed'],
+    ] as const;
+
+    // Assess
+    for (const [answer, message] of answers) {
+      expect(answer).toMatchObject({ code: 2, out: '' });
+      expect(answer.err).toMatch(/^stagehooks: [^\n]+$/);
+      expect(answer.err).toContain(message);
+    }
   });
 
   it('says what is wrong with bad arguments', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordOfOwnKeys } from './json';
 import { FailureMode, HookName, HookPoint, ScopeId, ScopeType, Timestamp } from './vocabulary';
 
 const KiB = 1024;
@@ -57,14 +58,13 @@ export const WebhookAuth = z
 const webhookConfigShape = {
   url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
   method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
-  headers: z
-    .record(
-      HttpHeaderName,
-      z
-        .string()
-        .max(4 * KiB)
-        .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
-    )
+  headers: recordOfOwnKeys(
+    HttpHeaderName,
+    z
+      .string()
+      .max(4 * KiB)
+      .regex(/^[^\r\n\0]*$/, 'must not contain line breaks'),
+  )
     .superRefine((headers, ctx) => {
       for (const name of Object.keys(headers)) {
         if (reservedHeaders.has(name.toLowerCase())) {
@@ -89,13 +89,66 @@ const webhookConfigShape = {
   auth: WebhookAuth.optional(),
 };
 
-export const WebhookConfig = z.strictObject(webhookConfigShape);
-export type WebhookConfig = z.infer<typeof WebhookConfig>;
-/** What an admin sends: the stored config plus the write-only signing secret. */
-export const WebhookConfigInput = z.strictObject({
+/** `https://user:pw@host/` -> `https://***:***@host/`: hooks saved before URLs with credentials were refused. */
+function maskCredentials(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '***';
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.href;
+}
+
+export const WebhookConfig = z.strictObject({
   ...webhookConfigShape,
-  signingSecret: SigningSecret.optional(),
+  // Still refused when sent (it carries credentials), never shown to a reader.
+  url: webhookConfigShape.url.overwrite(maskCredentials),
 });
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+/** What the sender accepts in a header value (node:http's rule): tabs and visible Latin-1, no controls. */
+const sendableHeaderValue = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** What could never be sent is refused when a hook is saved; hooks saved before these rules still read. */
+function sendableWebhook(
+  config: { url: string; headers?: Record<string, string> | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (URL.canParse(config.url)) {
+    const url = new URL(config.url);
+    if (url.username !== '' || url.password !== '')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'must not carry credentials (user:password@): put them in auth, with a secretRef',
+      });
+  }
+  const seen = new Map<string, string>();
+  for (const [name, value] of Object.entries(config.headers ?? {})) {
+    if (!sendableHeaderValue.test(value))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', name],
+        message: 'may hold only tabs and visible Latin-1 characters (U+0020-U+007E, U+0080-U+00FF)',
+      });
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', name],
+        message: `repeats ${first}: header names are case-insensitive`,
+      });
+    seen.set(name.toLowerCase(), name);
+  }
+}
+
+/** What an admin sends: the stored config plus the write-only signing secret. */
+export const WebhookConfigInput = z
+  .strictObject({
+    ...webhookConfigShape,
+    signingSecret: SigningSecret.optional(),
+  })
+  .superRefine(sendableWebhook);
 
 /** A path inside the script store: relative, no `..` segment, no backslash. */
 export const StorePath = z
@@ -126,7 +179,7 @@ const scriptConfigShape = {
     .array(z.string().max(4 * KiB))
     .max(64)
     .optional(),
-  env: z.record(EnvName, z.string().max(4 * KiB)).optional(),
+  env: recordOfOwnKeys(EnvName, z.string().max(4 * KiB)).optional(),
   timeoutSeconds: z.int().min(1).max(900).default(30),
   isolation: z.enum(['pool', 'task']).default('pool'),
 };
@@ -144,6 +197,43 @@ function exactlyOneSource(
   } else if (config.script === undefined && config.scriptPath === undefined) {
     ctx.addIssue({ code: 'custom', path: ['script'], message: 'is required unless scriptPath is given' });
   }
+}
+
+/**
+ * Bounds under which a script always starts: bwrap takes each variable as 3 arguments (it stops at 9000)
+ * and Linux takes at most ARG_MAX (2 MiB) of arguments and environment together.
+ */
+export const MAX_ENV_ENTRIES = 256;
+export const MAX_ENV_BYTES = 32 * KiB;
+
+/** What could never start is refused when a hook is saved; hooks saved before these rules still read. */
+function runnableScript(
+  config: { args?: string[] | undefined; env?: Record<string, string> | undefined },
+  ctx: z.RefinementCtx,
+) {
+  const env = Object.entries(config.env ?? {});
+  if (env.length > MAX_ENV_ENTRIES)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['env'],
+      message: `has ${env.length} variables; at most ${MAX_ENV_ENTRIES}`,
+    });
+  const bytes = env.reduce((sum, [name, value]) => sum + utf8Bytes(name) + utf8Bytes(value), 0);
+  if (bytes > MAX_ENV_BYTES)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['env'],
+      message: `holds ${bytes} bytes of names and values; at most ${MAX_ENV_BYTES / KiB} KiB`,
+    });
+  // A process cannot be given a NUL; in bwrap's argument list it would split one value into two.
+  for (const [name, value] of env) {
+    if (value.includes('\0'))
+      ctx.addIssue({ code: 'custom', path: ['env', name], message: 'must not contain a NUL character' });
+  }
+  config.args?.forEach((arg, index) => {
+    if (arg.includes('\0'))
+      ctx.addIssue({ code: 'custom', path: ['args', index], message: 'must not contain a NUL character' });
+  });
 }
 
 export const ShellConfig = z.strictObject(scriptConfigShape).superRefine(exactlyOneSource);
@@ -183,8 +273,16 @@ const webhookWrite = z.strictObject({
   type: z.literal('webhook'),
   config: WebhookConfigInput,
 });
-const shellWrite = z.strictObject({ ...commonFields, type: z.literal('shell'), config: ShellConfig });
-const pythonWrite = z.strictObject({ ...commonFields, type: z.literal('python'), config: PythonConfig });
+const shellWrite = z.strictObject({
+  ...commonFields,
+  type: z.literal('shell'),
+  config: ShellConfig.superRefine(runnableScript),
+});
+const pythonWrite = z.strictObject({
+  ...commonFields,
+  type: z.literal('python'),
+  config: PythonConfig.superRefine(runnableScript),
+});
 /** Studio hooks have no scope id: absent becomes null. */
 const normaliseScope = <T extends { scopeId?: string | null | undefined }>(hook: T) => ({
   ...hook,

@@ -63,3 +63,20 @@ export function boundedJsonObject(maxBytes: number, maxDepth: number = MAX_JSON_
       context.addIssue({ code: 'custom', message: `must be at most ${maxBytes / 1024} KiB as JSON` });
   });
 }
+
+/**
+ * `z.record` that refuses a `__proto__` key instead of dropping it without a word (`JSON.parse` makes
+ * it an own key; no copy made by assignment keeps it one), naming it: `config.env.__proto__`.
+ */
+export function recordOfOwnKeys<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: K, value: V) {
+  const record = z.record(key, value);
+  return z.preprocess<unknown, typeof record, z.input<typeof record>>((input, context) => {
+    if (isJsonObject(input) && Object.hasOwn(input, '__proto__'))
+      context.addIssue({
+        code: 'custom',
+        path: ['__proto__'],
+        message: 'cannot be used as a name: it would be lost',
+      });
+    return input;
+  }, record);
+}

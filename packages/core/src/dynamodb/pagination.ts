@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { isJsonObject } from '../domain';
 import { ValidationError } from '../errors';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageRequest } from '../registry';
-import { type IndexName, keyAttributes } from '../table';
+import { type IndexName, keyAttributes, tableDefinition } from '../table';
 import { translateStoreError } from './errors';
 
 type Item = Record<string, unknown>;
@@ -32,19 +33,73 @@ export function encodeCursor(key: Item, query: QueryCommandInput): string {
   return Buffer.from(JSON.stringify({ k: key, q: fingerprint(query) })).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, query: QueryCommandInput): Item {
+/** DynamoDB's largest partition and sort key values, in bytes: a longer start key is its ValidationException. */
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
+
+/** What a page's start key must satisfy: the key attributes of the index, and the key condition's values. */
+interface KeyBounds {
+  attributes: string[];
+  sortKeys: Set<string>;
+  partition: { name: string; value: unknown };
+  sortPrefix?: { name: string; value: unknown };
+}
+
+/**
+ * Reads the key condition of a paginated query. Our listings use `pk = :v`, optionally with
+ * `AND begins_with(sk, :p)`; any other form is a programming fault, caught by the first listing test.
+ */
+export function keyBounds(query: TableQuery): KeyBounds {
+  const condition = query.KeyConditionExpression ?? '';
+  const match =
+    /^\s*(#?\w+)\s*=\s*(:\w+)\s*(?:AND\s+begins_with\s*\(\s*(#?\w+)\s*,\s*(:\w+)\s*\)\s*)?$/i.exec(condition);
+  const nameOf = (token: string) =>
+    token.startsWith('#') ? query.ExpressionAttributeNames?.[token] : (token as string | undefined);
+  const valueFor = (token: string) => query.ExpressionAttributeValues?.[token];
+  const gsi = tableDefinition.globalIndexes.find((i) => i.indexName === query.IndexName);
+  const partitionKey = gsi?.partitionKey ?? tableDefinition.partitionKey;
+  const sortKey = gsi?.sortKey ?? tableDefinition.sortKey;
+  const [, pkToken = '', pkValue = '', skToken, skValue] = match ?? [];
+  if (!match || nameOf(pkToken) !== partitionKey || (skToken !== undefined && nameOf(skToken) !== sortKey)) {
+    throw new Error(`queryPage cannot check cursors for the key condition "${condition}"`);
+  }
+  return {
+    attributes: keyAttributes(query.IndexName),
+    sortKeys: new Set([tableDefinition.sortKey, sortKey]),
+    partition: { name: partitionKey, value: valueFor(pkValue) },
+    ...(skValue !== undefined && { sortPrefix: { name: sortKey, value: valueFor(skValue) } }),
+  };
+}
+
+/**
+ * A start key DynamoDB takes for this query: exactly the index's key attributes, each a non-empty string
+ * within DynamoDB's key size, in the partition queried and within the sort key condition. Anything else
+ * (a tampered cursor) would be DynamoDB's ValidationException, a 500, rather than the client's 400.
+ */
+function fitsQuery(key: unknown, bounds: KeyBounds): key is Item {
+  if (!isJsonObject(key)) return false;
+  const names = Object.keys(key);
+  if (
+    names.length !== bounds.attributes.length ||
+    !bounds.attributes.every((name) => Object.hasOwn(key, name))
+  )
+    return false;
+  for (const name of names) {
+    const value = key[name];
+    const limit = bounds.sortKeys.has(name) ? MAX_SORT_KEY_BYTES : MAX_PARTITION_KEY_BYTES;
+    if (typeof value !== 'string' || value === '' || Buffer.byteLength(value, 'utf8') > limit) return false;
+  }
+  if (key[bounds.partition.name] !== bounds.partition.value) return false;
+  const prefix = bounds.sortPrefix;
+  return prefix === undefined || (key[prefix.name] as string).startsWith(String(prefix.value));
+}
+
+export function decodeCursor(cursor: string, query: TableQuery): Item {
+  const bounds = keyBounds(query);
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      'k' in parsed &&
-      'q' in parsed &&
-      parsed.q === fingerprint(query) &&
-      typeof parsed.k === 'object' &&
-      parsed.k !== null
-    ) {
-      return parsed.k as Item;
+    if (isJsonObject(parsed) && parsed.q === fingerprint(query) && fitsQuery(parsed.k, bounds)) {
+      return parsed.k;
     }
   } catch {
     // fall through to the validation error
@@ -76,7 +131,7 @@ export async function queryPage(
   operation: string,
 ): Promise<{ items: Item[]; nextCursor?: string }> {
   const limit = pageSize(page.limit);
-  const keyNames = keyAttributes(query.IndexName);
+  const keyNames = keyBounds(query).attributes;
   const items: Item[] = [];
   let startKey = page.cursor ? decodeCursor(page.cursor, query) : undefined;
   try {

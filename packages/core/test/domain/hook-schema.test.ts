@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { validateHeaderValue } from 'node:http';
 import {
   ExecutionLogDraft,
   Hook,
   HookCreate,
   HookReplace,
+  MAX_ENV_BYTES,
+  MAX_ENV_ENTRIES,
   parseOrThrow,
   StageEventDetail,
   safeParseFields,
@@ -239,6 +242,143 @@ describe('Hook (stored)', () => {
       success: false,
       issues: [{ path: 'config.signingSecret', message: 'is not a known field' }],
     });
+  });
+});
+
+describe('what can never run is refused when a hook is saved', () => {
+  const envOf = (count: number, valueBytes = 1) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`V${i}`, 'x'.repeat(valueBytes)]));
+  const withEnv = (env: unknown) => ({ ...valid, config: { script: 'x', env } });
+  const withHeaders = (headers: unknown) => ({
+    ...webhook,
+    config: { url: 'https://a.example.com', headers },
+  });
+  const issuesOf = (schema: typeof HookCreate | typeof HookReplace, input: unknown) => {
+    const result = safeParseFields(schema, input);
+    return result.success ? [] : result.issues;
+  };
+
+  it.each([
+    [
+      'too many env variables',
+      withEnv(envOf(MAX_ENV_ENTRIES + 1)),
+      'config.env',
+      /257 variables; at most 256/,
+    ],
+    [
+      'env over 32 KiB of names and values',
+      withEnv({ A: 'x'.repeat(4096), ...envOf(8, 4096 - 2) }),
+      'config.env',
+      /at most 32 KiB/,
+    ],
+    ['a NUL in an env value', withEnv({ A: 'a\0b' }), 'config.env.A', /NUL/],
+    [
+      'a NUL in an argument',
+      { ...valid, config: { script: 'x', args: ['ok', 'a\0b'] } },
+      'config.args.1',
+      /NUL/,
+    ],
+    [
+      'an env key __proto__',
+      withEnv(JSON.parse('{"A":"1","__proto__":"x"}')),
+      'config.env.__proto__',
+      /name/,
+    ],
+    [
+      'a header name __proto__',
+      withHeaders(JSON.parse('{"__proto__":"x"}')),
+      'config.headers.__proto__',
+      /name/,
+    ],
+    [
+      'a header value past Latin-1',
+      withHeaders({ 'X-Title': 'Café №5' }),
+      'config.headers.X-Title',
+      /Latin-1/,
+    ],
+    [
+      'a control character in a header',
+      withHeaders({ 'X-Title': 'a\x7fb' }),
+      'config.headers.X-Title',
+      /Latin-1/,
+    ],
+    [
+      'a header named twice',
+      withHeaders({ 'X-Id': 'a', 'x-id': 'b' }),
+      'config.headers.x-id',
+      /repeats X-Id/,
+    ],
+    [
+      'a URL with user and password',
+      { ...webhook, config: { url: 'https://ann:hunter2@hooks.example.com/x' } },
+      'config.url',
+      /credentials.*auth/,
+    ],
+    [
+      'a URL with a user only',
+      { ...webhook, config: { url: 'https://token@hooks.example.com/x' } },
+      'config.url',
+      /credentials.*auth/,
+    ],
+  ])('refuses %s, naming the field, on create and on replace', (_case, input, path, message) => {
+    for (const [schema, body] of [
+      [HookCreate, input],
+      [HookReplace, { ...input, revision: 1 }],
+    ] as const) {
+      expect(issuesOf(schema, body)).toContainEqual({ path, message: expect.stringMatching(message) });
+    }
+  });
+
+  it('accepts the bounds themselves', () => {
+    // 256 variables; 32 KiB of names and values exactly; Latin-1 and a tab in a header
+    expect(issuesOf(HookCreate, withEnv(envOf(MAX_ENV_ENTRIES)))).toEqual([]);
+    const full = { ...envOf(7, 4094), LAST: 'x'.repeat(MAX_ENV_BYTES - 7 * 4096 - 4) };
+    expect(Object.entries(full).reduce((n, [k, v]) => n + k.length + v.length, 0)).toBe(MAX_ENV_BYTES);
+    expect(issuesOf(HookCreate, withEnv(full))).toEqual([]);
+    expect(issuesOf(HookCreate, withHeaders({ 'X-Title': 'Café\tcrème ÿ' }))).toEqual([]);
+  });
+
+  it('takes exactly the header values node:http sends', () => {
+    for (let code = 0; code <= 0x2ff; code++) {
+      const value = `a${String.fromCharCode(code)}b`;
+      let sendable = true;
+      try {
+        validateHeaderValue('x-check', value);
+      } catch {
+        sendable = false;
+      }
+      const refused = issuesOf(HookCreate, withHeaders({ 'X-Check': value })).length > 0;
+      expect({ code, refused }).toEqual({ code, refused: !sendable });
+    }
+  });
+
+  it('still reads a hook stored before the rules, never showing URL credentials', () => {
+    // Prepare: stored shapes these rules now refuse on save
+    const meta = {
+      id: '01J0000000000000000000001',
+      revision: 1,
+      createdBy: 'alice',
+      createdAt: '2026-11-20T12:00:00.000Z',
+      updatedAt: '2026-11-20T12:00:00.000Z',
+      scopeId: 'p1',
+    };
+    const oldWebhook = {
+      ...HookCreate.parse(webhook),
+      ...meta,
+      config: { url: 'https://ann:hunter2@hooks.example.com/x?y=1', method: 'POST', timeoutSeconds: 10 },
+    };
+    const oldShell = { ...HookCreate.parse(valid), ...meta, config: { script: 'x', env: envOf(300) } };
+
+    // Act
+    const webhookRead = Hook.parse(oldWebhook);
+    const shellRead = Hook.parse(oldShell);
+
+    // Assess
+    expect(webhookRead.config).toMatchObject({ url: 'https://***:***@hooks.example.com/x?y=1' });
+    expect(JSON.stringify(webhookRead)).not.toContain('hunter2');
+    const userOnly = { ...oldWebhook, config: { ...oldWebhook.config, url: 'https://tok@h.example.com/' } };
+    expect(Hook.parse(userOnly).config).toMatchObject({ url: 'https://***@h.example.com/' });
+    expect(Object.keys((shellRead.config as { env: object }).env)).toHaveLength(300);
   });
 });
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HookCreate, MAX_ENV_BYTES, MAX_ENV_ENTRIES, safeParseFields } from '@stagehooks/core/domain';
 import { ProcessScriptRunner, resolveScriptSandbox } from '@stagehooks/core/executors/script';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookInput, processesWith, pythonHook, shellHook } from './script-fixtures';
@@ -183,6 +184,36 @@ describe('bubblewrap sandbox', () => {
     expect(result.stdout).toBe(`${secret}\n`);
     expect(sawRun).toBe(true);
     expect(leaks).toEqual([]);
+  });
+
+  it('starts a script with the most environment and arguments a hook may be saved with', async () => {
+    // Prepare: 256 variables of 32 KiB in all, and 64 arguments of 4 KiB; the save-time rules accept it
+    const valueBytes = MAX_ENV_BYTES / MAX_ENV_ENTRIES - 4;
+    const env = Object.fromEntries(
+      Array.from({ length: MAX_ENV_ENTRIES }, (_, i) => [
+        `V${String(i).padStart(3, '0')}`,
+        'v'.repeat(valueBytes),
+      ]),
+    );
+    const config = {
+      script: 'env | grep -c "^V[0-9]*=v"; echo "$#"',
+      env,
+      args: Array.from({ length: 64 }, () => 'a'.repeat(4096)),
+    };
+    const saved = safeParseFields(HookCreate, {
+      name: 'most_env',
+      type: 'shell',
+      hookPoint: 'post_segment',
+      scopeType: 'studio',
+      config,
+    });
+    expect(saved).toMatchObject({ success: true });
+
+    // Act
+    const result = await sandboxed.run(shellHook(config), hookInput);
+
+    // Assess
+    expect(result).toMatchObject({ status: 'passed', stdout: `${MAX_ENV_ENTRIES}\n64\n` });
   });
 
   it('enforces the memory limit inside the sandbox', async () => {

@@ -56,6 +56,22 @@ describe('address classifier', () => {
     ['2002:7f00:1::1', '2002::/16 (6to4)'],
     ['2001:0:4136:e378::1', '2001::/32 (Teredo)'],
     ['fec0::1', 'fec0::/10 (site-local (deprecated))'],
+    // IPv4-translated (SIIT): the embedded IPv4 address is judged
+    ['::ffff:0:127.0.0.1', '127.0.0.0/8 (loopback)'],
+    ['::ffff:0:7f00:1', '127.0.0.0/8 (loopback)'],
+    ['::ffff:0:169.254.169.254', '169.254.0.0/16 (link-local, cloud metadata)'],
+    ['0:0:0:0:ffff:0:a00:5', '10.0.0.0/8 (private)'],
+    // every other form that embeds an IPv4 address, with a non-public one inside
+    ['::127.0.0.1', '::/96 (IPv4-compatible (deprecated))'],
+    ['64:ff9b::127.0.0.1', '127.0.0.0/8 (loopback)'],
+    ['64:ff9b:1::c0a8:1', '64:ff9b:1::/48 (local-use NAT64)'],
+    ['2002:a9fe:a9fe::', '2002::/16 (6to4)'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', '2001::/32 (Teredo)'],
+    // non-global ranges of the IANA IPv6 special-purpose registry
+    ['2001:2::1', '2001:2::/48 (benchmarking)'],
+    ['2001:10::1', '2001:10::/28 (ORCHID (deprecated))'],
+    ['3fff::1', '3fff::/20 (documentation)'],
+    ['5f00::1', '5f00::/16 (segment routing)'],
   ])('%s is non-public: %s', (address, range) => {
     // Act
     const found = nonPublicRange(address);
@@ -83,7 +99,10 @@ describe('address classifier', () => {
     '2606:4700:4700::1111',
     '2a00:1450:4001:80b::200e',
     '::ffff:8.8.8.8',
+    '::ffff:0:8.8.8.8',
     '64:ff9b::8.8.8.8',
+    '2001:3::1',
+    '2001:20::1',
     '2001:db9::1',
   ])('%s is public', (address) => {
     // Act / Assess
@@ -277,6 +296,15 @@ describe('SSRF guard on real requests', () => {
   it.each([
     ['metadata endpoint', 'http://169.254.169.254/latest/meta-data/', '169.254.169.254'],
     ['IPv4-mapped IPv6 loopback', 'http://[::ffff:127.0.0.1]:9/hook', '::ffff:7f00:1'],
+    ['IPv4-translated (SIIT) loopback', 'http://[::ffff:0:127.0.0.1]:9/hook', '::ffff:0:7f00:1'],
+    ['IPv4-compatible loopback', 'http://[::127.0.0.1]:9/hook', '::7f00:1'],
+    ['NAT64 metadata endpoint', 'http://[64:ff9b::169.254.169.254]/hook', '64:ff9b::a9fe:a9fe'],
+    ['6to4 private address', 'http://[2002:c0a8:101::1]/hook', '2002:c0a8:101::1'],
+    [
+      'Teredo address',
+      'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    ],
     ['decimal IPv4 loopback', 'http://2130706433:9/hook', '127.0.0.1'],
     ['IPv6 loopback', 'https://[::1]/hook', '::1'],
   ])('refuses the %s', async (_what, url, address) => {
@@ -292,6 +320,28 @@ describe('SSRF guard on real requests', () => {
       `refused: ${address} is a non-public address (set STAGEHOOKS_WEBHOOK_ALLOW to allow it)`,
     );
   });
+
+  it.each(['::ffff:127.0.0.1', '::ffff:0:127.0.0.1', '::127.0.0.1', '64:ff9b::127.0.0.1'])(
+    'refuses [%s] at the port of a live loopback receiver, which gets nothing',
+    async (literal) => {
+      // Prepare
+      sender = senderFor();
+
+      // Act
+      const result = await sender.send(
+        webhookHook({ url: `http://[${literal}]:${receiver.port}/hook` }),
+        hookInput(),
+        signingSecret,
+      );
+
+      // Assess
+      expect(result).toMatchObject({
+        status: 'error',
+        errorMessage: expect.stringMatching(/^refused: .* non-public/),
+      });
+      expect(receiver.requests).toHaveLength(0);
+    },
+  );
 
   it('refuses a name that resolves to a private address, naming both', async () => {
     // Prepare

@@ -100,7 +100,8 @@ function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
   const text = bodyText(event);
   if (!route.body || text === undefined || text === '') return undefined;
   const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (contentType && contentType !== 'application/json') {
+  if (!contentType) throw new HttpProblem(415, 'send the body as application/json, with that content-type');
+  if (contentType !== 'application/json') {
     throw new HttpProblem(415, `send the body as application/json, not ${contentType}`);
   }
   let body: unknown;
@@ -120,6 +121,19 @@ function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
     ]);
   }
   return body;
+}
+
+/**
+ * The stores name the page and filter fields they refuse as they were given (`cursor`, `scopeId`): on a
+ * route without a body those are its query parameters, named so (`query.cursor`).
+ */
+function asQueryIssues(route: Route, error: unknown): unknown {
+  if (!(error instanceof ValidationError) || !route.query || route.body) return error;
+  const names = new Set(Object.keys(route.query.shape));
+  const issues = error.issues.map((issue) =>
+    names.has(issue.path.split('.')[0] ?? '') ? { ...issue, path: `query.${issue.path}` } : issue,
+  );
+  return new ValidationError(error.subject, issues, { cause: error });
 }
 
 /**
@@ -189,7 +203,11 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
     const body = rawBody === undefined ? undefined : parsePart(route.body, rawBody, '', issues);
     if (issues.length > 0) throw new ValidationError('request', issues);
 
-    const result: RouteResult = await route.handle({ params, query: query ?? {}, body, identity, deps });
+    const result: RouteResult = await route
+      .handle({ params, query: query ?? {}, body, identity, deps })
+      .catch((error: unknown) => {
+        throw asQueryIssues(route, error);
+      });
     return jsonResult(result.status, result.body, result.headers);
   };
 

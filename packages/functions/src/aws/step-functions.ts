@@ -7,6 +7,7 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { ValidationError } from '@stagehooks/core/errors';
 import type { TaskReport, TaskReporter } from '../aws-engine/ports';
 import { TaskReportError } from '../errors';
 
@@ -58,6 +59,14 @@ export class StepFunctionsTaskReporter implements TaskReporter {
   }
 }
 
+/** GetExecutionHistory's longest nextToken. */
+const MAX_NEXT_TOKEN_CHARS = 1024;
+
+const notACursor = (cause?: unknown) =>
+  new ValidationError('page request', [{ path: 'cursor', message: 'is not a cursor of this history' }], {
+    cause,
+  });
+
 /** What the admin API reads about stage executions. */
 export interface StageExecutionRecord {
   executionArn: string;
@@ -95,6 +104,7 @@ export class StepFunctionsExecutions {
     executionArn: string,
     page: { cursor?: string | undefined; limit: number; reverse?: boolean | undefined },
   ): Promise<{ events: HistoryEvent[]; nextCursor?: string } | undefined> {
+    if (page.cursor !== undefined && page.cursor.length > MAX_NEXT_TOKEN_CHARS) throw notACursor();
     try {
       const result = await this.client.send(
         new GetExecutionHistoryCommand({
@@ -108,6 +118,8 @@ export class StepFunctionsExecutions {
     } catch (error) {
       if (error instanceof Error && (error.name === 'ExecutionDoesNotExist' || error.name === 'InvalidArn'))
         return undefined;
+      // A token Step Functions did not issue for this history (or one that expired): the client's cursor.
+      if (error instanceof Error && error.name === 'InvalidToken') throw notACursor(error);
       throw error;
     }
   }

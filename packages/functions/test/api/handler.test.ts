@@ -79,6 +79,14 @@ describe('createAdminApi', () => {
     expect(result.headers?.['content-type']).toBe('application/problem+json');
   });
 
+  it('answers 415 to a body with no content type, before parsing it', async () => {
+    const api = createAdminApi({} as AdminApiDeps);
+    const untyped = { ...event('POST', '/hooks', { claims: admin, body: '{}' }), headers: {} };
+    const result = await api(untyped, context);
+    expect(result.statusCode).toBe(415);
+    expect(result.headers?.['content-type']).toBe('application/problem+json');
+  });
+
   it('hides an unexpected failure behind a plain 500 and logs it server-side', async () => {
     const logged: unknown[] = [];
     const api = createAdminApi(failing(new Error('ddb host 10.1.2.3 refused: secret=hunter2')), {

@@ -7,7 +7,14 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { HookPoint, hookPoints, ScopeType, type StageEventDetail } from '@stagehooks/core/domain';
+import {
+  ExecutionStatus,
+  HookPoint,
+  hookPoints,
+  isJsonObject,
+  ScopeType,
+  type StageEventDetail,
+} from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { RunState } from '@stagehooks/core/engine';
 import { StagehooksError, ValidationError } from '@stagehooks/core/errors';
@@ -194,10 +201,7 @@ async function emit(
       'emit',
       missing.map((name) => ({ path: `--${name}`, message: 'is required' })),
     );
-  const extra =
-    typeof values.detail === 'string'
-      ? (JSON.parse(await readFile(values.detail, 'utf8')) as Partial<StageEventDetail>)
-      : {};
+  const extra = typeof values.detail === 'string' ? await detailFile(values.detail) : {};
   const detail = {
     ...extra,
     hookPoint: hookPoint.data,
@@ -205,7 +209,10 @@ async function emit(
     projectId: values.project as string,
     ...(typeof values['scene-type'] === 'string' && { sceneTypeId: values['scene-type'] }),
   };
-  const timeoutMs = Number(values.timeout ?? 60) * 1000;
+  const timeoutSeconds = Number(values.timeout ?? 60);
+  if (!(timeoutSeconds > 0))
+    throw new ValidationError('emit', [{ path: '--timeout', message: 'must be a number of seconds' }]);
+  const timeoutMs = timeoutSeconds * 1000;
   const { eventBridge, sfn } = clients(config);
   try {
     const put = await eventBridge.send(
@@ -287,6 +294,43 @@ async function emit(
   }
 }
 
+/** A file an option names, or a ValidationError naming the option (exit 2), never a stack trace. */
+async function optionFile(option: string, file: string, subject: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder' : String(code ?? error);
+    throw new ValidationError(subject, [{ path: option, message: `cannot read ${file} (${reason})` }], {
+      cause: error,
+    });
+  }
+}
+
+/** `--detail`: a JSON object of stage event fields. */
+async function detailFile(file: string): Promise<Partial<StageEventDetail>> {
+  const text = await optionFile('--detail', file, 'emit');
+  let detail: unknown;
+  try {
+    detail = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('emit', [
+      { path: '--detail', message: `${file} is not JSON: ${(error as Error).message}` },
+    ]);
+  }
+  if (!isJsonObject(detail))
+    throw new ValidationError('emit', [{ path: '--detail', message: `${file} must hold a JSON object` }]);
+  return detail as Partial<StageEventDetail>;
+}
+
+/** An enum option, or a ValidationError listing what it takes. */
+function choice<T extends string>(option: string, value: unknown, allowed: readonly T[], subject: string) {
+  if (value === undefined) return undefined;
+  if (allowed.includes(value as T)) return value as T;
+  throw new ValidationError(subject, [{ path: option, message: `must be one of ${allowed.join(', ')}` }]);
+}
+
 function withRegistry<T>(
   config: LocalConfig,
   work: (stores: { registry: DynamoHookRegistry; logs: DynamoExecutionLogStore }) => Promise<T>,
@@ -305,7 +349,7 @@ function withRegistry<T>(
 async function logs(config: LocalConfig, values: Record<string, unknown>, print: Print): Promise<number> {
   if (typeof values.job !== 'string')
     throw new ValidationError('logs', [{ path: '--job', message: 'is required' }]);
-  const status = values.status as never;
+  const status = choice('--status', values.status, ExecutionStatus.options, 'logs');
   return withRegistry(config, async ({ logs: store }) => {
     const rows = [];
     let cursor: string | undefined;
@@ -344,7 +388,7 @@ async function hooksApply(
 ): Promise<number> {
   if (typeof values.file !== 'string')
     throw new ValidationError('hooks apply', [{ path: '-f', message: 'is required: the hooks file' }]);
-  const hooks = parseHooksFile(await readFile(values.file, 'utf8'), values.file);
+  const hooks = parseHooksFile(await optionFile('-f', values.file, 'hooks apply'), values.file);
   return withRegistry(config, async ({ registry }) => {
     const results = await applyHooks(
       registry,
@@ -380,8 +424,8 @@ async function hooksList(
   values: Record<string, unknown>,
   print: Print,
 ): Promise<number> {
-  const scopeType = values['scope-type'] === undefined ? undefined : ScopeType.parse(values['scope-type']);
-  const hookPoint = values['hook-point'] === undefined ? undefined : HookPoint.parse(values['hook-point']);
+  const scopeType = choice('--scope-type', values['scope-type'], ScopeType.options, 'hooks list');
+  const hookPoint = choice('--hook-point', values['hook-point'], HookPoint.options, 'hooks list');
   return withRegistry(config, async ({ registry }) => {
     const hooks = [];
     let cursor: string | undefined;

@@ -30,6 +30,10 @@ const nonPublicRanges: ReadonlyArray<readonly [cidr: string, family: Family, lab
   ['ff00::/8', 'ipv6', 'multicast'],
   ['2001:db8::/32', 'ipv6', 'documentation'],
   ['100::/64', 'ipv6', 'discard-only'],
+  ['2001:2::/48', 'ipv6', 'benchmarking'],
+  ['2001:10::/28', 'ipv6', 'ORCHID (deprecated)'],
+  ['3fff::/20', 'ipv6', 'documentation'],
+  ['5f00::/16', 'ipv6', 'segment routing'],
   // Tunnelling and legacy forms that can carry traffic to an IPv4 (or site) address inside.
   ['::/96', 'ipv6', 'IPv4-compatible (deprecated)'],
   ['64:ff9b:1::/48', 'ipv6', 'local-use NAT64'],
@@ -65,16 +69,19 @@ function ipv6Groups(address: string): number[] {
 }
 
 /**
- * The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) IPv6 address:
- * traffic to those ends up at the IPv4 address, so that is the one to judge.
+ * The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated (SIIT, `::ffff:0:a.b.c.d`)
+ * or NAT64 (`64:ff9b::a.b.c.d`) IPv6 address: traffic to those ends up at the IPv4 address, so that is
+ * the one to judge. The other forms that carry an IPv4 address (IPv4-compatible `::a.b.c.d`, local-use
+ * NAT64, 6to4, Teredo) are refused as whole ranges.
  */
 export function embeddedIpv4(address: string): string | undefined {
   if (!isIPv6(address)) return undefined;
   const groups = ipv6Groups(withoutZone(address));
   const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
   const mapped = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff;
+  const translated = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0;
   const nat64 = g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0;
-  if (!mapped && !nat64) return undefined;
+  if (!mapped && !translated && !nat64) return undefined;
   return [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff].join('.');
 }
 
