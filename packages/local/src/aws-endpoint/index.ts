@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { redactTaskTokens } from '@stagehooks/core/engine';
-import { EventBridgeApiError, type LocalEventBus } from '../event-bus';
-import { StepFunctionsApiError } from '../step-functions/errors';
+import type { LocalEventBus } from '../event-bus';
 import type { LocalStepFunctions } from '../step-functions/local-step-functions';
+import { AwsApiError } from './api-error';
 import { type AwsKeyPair, SignatureError, verifySignature } from './signature';
 
 export {
@@ -86,11 +86,7 @@ export function isLocalHost(host: string | undefined): boolean {
 
 /** What the caller may be told of an error: an AWS error of its request, or nothing (a fault of ours). */
 function clientError(error: unknown): { status: number; type: string; message: string } | undefined {
-  if (
-    error instanceof StepFunctionsApiError ||
-    error instanceof EventBridgeApiError ||
-    error instanceof SignatureError
-  )
+  if (error instanceof AwsApiError || error instanceof SignatureError)
     return { status: error.statusCode, type: error.awsType, message: error.message };
   if (error instanceof SyntaxError)
     return { status: 400, type: 'SerializationException', message: 'request body is not JSON' };
@@ -155,7 +151,7 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new StepFunctionsApiError('ValidationException', 'request body over 1 MiB'));
+        reject(new AwsApiError('ValidationException', 'request body over 1 MiB'));
         request.destroy();
         return;
       }

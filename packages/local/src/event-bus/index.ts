@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isJsonObject, jsonTooDeepAt, tooDeepMessage } from '@stagehooks/core/domain';
-import { StagehooksError } from '@stagehooks/core/errors';
 import { compilePattern, type EventPattern } from '@stagehooks/core/events';
+import { AwsApiError } from '../aws-endpoint/api-error';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../step-functions/local-step-functions';
 
 /** An event as EventBridge delivers it to targets. */
@@ -28,18 +28,6 @@ export interface PutEventsEntry {
 }
 
 export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
-
-/** A request EventBridge refuses as a whole, before it takes any of its entries. */
-export class EventBridgeApiError extends StagehooksError {
-  override readonly statusCode = 400;
-  constructor(
-    readonly awsType: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = awsType;
-  }
-}
 
 /** EventBridge's bounds on one PutEvents request and on each of its entries. */
 export const PUT_EVENTS_MAX_ENTRIES = 10;
@@ -104,7 +92,7 @@ export class LocalEventBus {
           ? 'Member must have length greater than or equal to 1'
           : `Member must have length less than or equal to ${PUT_EVENTS_MAX_ENTRIES}`
         : 'Member must not be null';
-      throw new EventBridgeApiError(
+      throw new AwsApiError(
         'ValidationException',
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: ${constraint}`,
       );

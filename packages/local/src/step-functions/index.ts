@@ -1,4 +1,4 @@
-export { StepFunctionsApiError, TaskError } from './errors';
+export { TaskError } from './errors';
 export {
   type ExecutionRecord,
   type ExecutionStatus,

@@ -6,7 +6,8 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { StepFunctionsApiError, TaskError } from './errors';
+import { AwsApiError } from '../aws-endpoint/api-error';
+import { TaskError } from './errors';
 import { type ExecutionRecord, type ExecutionStatus, ExecutionStore } from './execution-store';
 import { type HistoryEvent, type RawEvent, type TaskCall, toHistory } from './history';
 
@@ -112,31 +113,25 @@ export class LocalStepFunctions {
   startExecution(request: { stateMachineArn: string; name?: string; input?: string }) {
     const machine = this.machines.get(request.stateMachineArn);
     if (!machine)
-      throw new StepFunctionsApiError(
+      throw new AwsApiError(
         'StateMachineDoesNotExist',
         `State Machine Does Not Exist: '${request.stateMachineArn}'`,
       );
     const name = request.name ?? randomUUID();
-    if (!NAME.test(name)) throw new StepFunctionsApiError('InvalidName', `Invalid Name: '${name}'`);
+    if (!NAME.test(name)) throw new AwsApiError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = request.input ?? '{}';
     let input: unknown;
     try {
       input = JSON.parse(inputText);
     } catch {
-      throw new StepFunctionsApiError(
-        'InvalidExecutionInput',
-        'Invalid State Machine Execution Input: not JSON',
-      );
+      throw new AwsApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
     const executionArn = executionArnOf(machine.name, name);
     const existing = this.store.get(executionArn);
     if (existing) {
       // Like AWS: the same name and input is the same execution; another input is an error.
       if (existing.input === inputText) return { executionArn, startDate: existing.startDate };
-      throw new StepFunctionsApiError(
-        'ExecutionAlreadyExists',
-        `Execution Already Exists: '${executionArn}'`,
-      );
+      throw new AwsApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const record: ExecutionRecord = {
       executionArn,
@@ -177,7 +172,7 @@ export class LocalStepFunctions {
     nextToken?: string;
   }) {
     if (!this.machines.has(request.stateMachineArn)) {
-      throw new StepFunctionsApiError(
+      throw new AwsApiError(
         'StateMachineDoesNotExist',
         `State Machine Does Not Exist: '${request.stateMachineArn}'`,
       );
@@ -243,7 +238,7 @@ export class LocalStepFunctions {
     try {
       output = JSON.parse(request.output);
     } catch {
-      throw new StepFunctionsApiError('InvalidOutput', 'Invalid Output: not JSON');
+      throw new AwsApiError('InvalidOutput', 'Invalid Output: not JSON');
     }
     this.settleToken(request.taskToken, undefined, output);
     return {};
@@ -426,10 +421,7 @@ export class LocalStepFunctions {
   private settleToken(token: string, error?: Error, output?: unknown) {
     const pending = this.tokens.get(token);
     if (!pending || pending.settled) {
-      throw new StepFunctionsApiError(
-        'TaskDoesNotExist',
-        'Task Does Not Exist: the token is unknown or already used',
-      );
+      throw new AwsApiError('TaskDoesNotExist', 'Task Does Not Exist: the token is unknown or already used');
     }
     pending.settled = true;
     if (error) pending.reject(error);
@@ -439,7 +431,7 @@ export class LocalStepFunctions {
   private record(executionArn: string): ExecutionRecord {
     const record = this.store.get(executionArn);
     if (!record)
-      throw new StepFunctionsApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+      throw new AwsApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return record;
   }
 }
@@ -455,7 +447,7 @@ function deepFreeze(value: unknown, seen = new WeakSet<object>()) {
 function paginate<T>(items: T[], maxResults = 100, nextToken?: string): { page: T[]; nextToken?: string } {
   const size = maxResults > 0 ? Math.min(maxResults, 1000) : 100;
   const start = nextToken ? Number(Buffer.from(nextToken, 'base64url').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw new StepFunctionsApiError('InvalidToken', 'Invalid Token');
+  if (!Number.isInteger(start) || start < 0) throw new AwsApiError('InvalidToken', 'Invalid Token');
   const page = items.slice(start, start + size);
   const next =
     start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
