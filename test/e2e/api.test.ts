@@ -5,6 +5,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { validate } from '@readme/openapi-parser';
 import { documentClient, hookItem } from '@stagehooks/core/dynamodb';
 import { routes } from '@stagehooks/functions/api';
+import { type ApiAnswer, adminApiClient } from '@test/admin-api';
 import { localDynamoClient } from '@test/dynamodb';
 import { HttpReceiver } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
@@ -39,37 +40,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are read field by field in assertions
-  body: any;
-}
-
-async function api(
-  method: string,
-  path: string,
-  options: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const token = options.token === undefined ? ADMIN : options.token;
-  const response = await fetch(`${t.stack.endpoints.api}${path}`, {
-    method,
-    headers: {
-      ...(token !== null && { authorization: `Bearer ${token}` }),
-      ...((options.body !== undefined || options.raw !== undefined) && {
-        'content-type': 'application/json',
-      }),
-      ...options.headers,
-    },
-    ...(options.raw !== undefined
-      ? { body: options.raw }
-      : options.body !== undefined
-        ? { body: JSON.stringify(options.body) }
-        : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
+const api = adminApiClient(() => t.stack.endpoints.api, ADMIN);
 
 const shellHook = (fields: Record<string, unknown> = {}) => ({
   name: 'api_check',
@@ -197,7 +168,7 @@ describe('hooks', () => {
       '/hooks/effective/scene_type/st-eff?hookPoint=pre_segment&projectId=p-eff',
     );
 
-    const eff = (answer: Answer) =>
+    const eff = (answer: ApiAnswer) =>
       answer.body.items.find((e: { hook: { name: string } }) => e.hook.name === 'eff');
     expect(eff(atStudio)).toMatchObject({ hook: { id: studio.body.id }, inherited: false, overrides: [] });
     expect(eff(atProject)).toMatchObject({
@@ -555,7 +526,7 @@ describe('bad requests', () => {
     current = fields;
   });
 
-  const table: Array<[string, () => Promise<Answer>, number, RegExp | string | undefined]> = [
+  const table: Array<[string, () => Promise<ApiAnswer>, number, RegExp | string | undefined]> = [
     ['invalid JSON', () => api('POST', '/hooks', { raw: '{"name": ' }), 400, /not valid JSON/],
     [
       'a wrong type',

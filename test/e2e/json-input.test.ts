@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '@stagehooks/core/dynamodb';
+import { type ApiAnswer, adminApiClient } from '@test/admin-api';
 import { HttpReceiver } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
 import fc from 'fast-check';
@@ -26,26 +27,10 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are read field by field in assertions
-  body: any;
-  text: string;
-}
-
-/** The admin API; bodies go as JSON text, so keys such as `__proto__` are sent as they are. */
-async function api(method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${t.stack.endpoints.api}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
-}
+const call = adminApiClient(() => t.stack.endpoints.api, ADMIN);
+/** The admin API as the admin; a string body goes as it is, so keys such as `__proto__` are sent as written. */
+const api = (method: string, path: string, body?: unknown) =>
+  call(method, path, typeof body === 'string' ? { raw: body } : { body });
 
 /** Metadata whose keys are the names of Object.prototype's members, at the top and nested. */
 const prototypeKeys = () =>
@@ -289,7 +274,7 @@ describe('arbitrary JSON (property-based)', () => {
         .map((entries) => Object.fromEntries(entries)),
     },
   );
-  const isProblemNaming = (answer: Answer, fields: string[]) =>
+  const isProblemNaming = (answer: ApiAnswer, fields: string[]) =>
     answer.status >= 400 &&
     answer.status < 500 &&
     Array.isArray(answer.body?.errors) &&

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoHooks } from '@stagehooks/local/demo';
 import { applyHooks, parseHooksFile } from '@stagehooks/local/hooks-file';
+import { adminApiClient } from '@test/admin-api';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,24 +24,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface Answer {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: JSON answers are read field by field in assertions
-  body: any;
-}
-
-async function api(method: string, path: string, token: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${t.stack.endpoints.api}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = adminApiClient(() => t.stack.endpoints.api, '');
+const api = (method: string, path: string, token: string, body?: unknown) =>
+  call(method, path, { token, body });
 
 /** Like the demo's content policy: fails a delivery whose metadata names it (`block: <name>`). */
 const contentPolicy = (fields: Record<string, unknown> = {}) => {
