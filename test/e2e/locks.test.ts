@@ -112,6 +112,40 @@ describe('a studio block gate stays shut', () => {
     });
   });
 
+  it('keeps the review of a locked project gate an admin’s to decide', async () => {
+    // Prepare: an admin's locked block hook at a project (editors may decide an unlocked one's reviews)
+    const gate = await api(
+      'POST',
+      '/hooks',
+      ADMIN,
+      contentPolicy({ name: 'project_gate', scopeType: 'project', scopeId: 'p-gate', locked: true }),
+    );
+    expect(gate.body).toMatchObject({ locked: true });
+
+    // Act
+    await t.emit({
+      hookPoint: 'post_delivery',
+      jobId: 'job-gate',
+      projectId: 'p-gate',
+      metadata: { block: 'project_gate' },
+    });
+    const blocked = await t.receiver.waitFor(
+      (e) => e['detail-type'] === 'Stage Hooks Blocked' && e.detail.jobId === 'job-gate',
+    );
+    const reviewId = String(blocked.detail.reviewId);
+    const byEditor = await api('POST', `/reviews/${reviewId}/decision`, EDITOR, { decision: 'approve' });
+    const byAdmin = await api('POST', `/reviews/${reviewId}/decision`, ADMIN, { decision: 'reject' });
+
+    // Assess
+    expect(byEditor.status).toBe(403);
+    expect(byEditor.body).toMatchObject({ lockedHook: { id: gate.body.id, name: 'project_gate' } });
+    expect(byEditor.body.detail).toContain('only an admin may decide its reviews');
+    expect(byAdmin.status).toBe(200);
+    expect((await t.receiver.verdict('job-gate', 'post_delivery')).detail).toMatchObject({
+      verdict: 'blocked',
+    });
+  });
+
   it('keeps a lock added after an editor’s override: the override is refused and the view says why', async () => {
     // Prepare: an unlocked studio gate, masked by an editor at a project while that was allowed
     const gate = await api('POST', '/hooks', ADMIN, contentPolicy({ name: 'late_gate', locked: false }));

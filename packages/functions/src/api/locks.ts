@@ -25,6 +25,16 @@ export const RefusedOverride = z
   })
   .describe('a narrower hook of the same name kept out because this one (or one above) is locked');
 
+/** A locked gate's review is an admin's too: deciding it lets the stage past the gate or not. */
+export function authorizeLockedReview(identity: Identity, gate: Hook | undefined) {
+  if (identity.role === 'admin' || !gate?.locked) return;
+  throw new HttpProblem(
+    403,
+    `${gate.name} at ${scopeLabel(gate)} (hook ${gate.id}) is locked: only an admin may decide its reviews`,
+    { lockedHook: lockedHookOf(gate) },
+  );
+}
+
 /** A locked hook, or one that overrides a lock, is an admin's: only an admin changes or deletes it. */
 export function authorizeLockedChange(identity: Identity, current: Hook) {
   if (identity.role === 'admin') return;

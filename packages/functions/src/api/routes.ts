@@ -32,7 +32,7 @@ import type { HookRegistry } from '@stagehooks/core/registry';
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
-import { authorizeLockedChange, authorizeLocks, RefusedOverride } from './locks';
+import { authorizeLockedChange, authorizeLockedReview, authorizeLocks, RefusedOverride } from './locks';
 import { HttpProblem } from './problem';
 
 export interface AdminApiDeps {
@@ -495,8 +495,9 @@ export const routes: Route[] = [
       const { decision, comment } = body as ReviewDecisionInput;
       const open = await deps.reviews.get(params.id as string);
       if (!open) throw new NotFoundError('review', params.id as string);
-      // A studio gate is the studio's: only an admin may wave it through.
+      // A studio gate is the studio's, and a locked one the admins': only an admin may wave it through.
       authorize(identity, 'write', [open.scopeType]);
+      authorizeLockedReview(identity, await deps.registry.get(open.hookId));
       const review = await deps.reviews.decide(open.id, decision, identity.actor, comment ?? null);
       // Without a token yet, the waiting state picks the decision up when it stores its token.
       if (review.taskToken) {
