@@ -88,17 +88,25 @@ describe('startDynamoDbLocal', () => {
   });
 });
 
-/** Local addresses of the sockets listening on `port` in this network namespace, as /proc shows them. */
-function listeningAddresses(port: number): string[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+/** TCP sockets of this network namespace, as /proc shows them: local and remote address, state. */
+function tcpSockets(): Array<{ local: string; remote: string; state: string }> {
   return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
     readFileSync(file, 'utf8')
       .split('\n')
       .slice(1)
       .map((line) => line.trim().split(/\s+/))
-      .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') // 0A: LISTEN
-      .map((fields) => fields[1]!.slice(0, -5)),
+      .filter((fields) => fields.length > 3)
+      .map((fields) => ({ local: fields[1]!, remote: fields[2]!, state: fields[3]! })),
   );
+}
+
+const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+
+/** Local addresses of the sockets listening on `port` in this network namespace. */
+function listeningAddresses(port: number): string[] {
+  return tcpSockets()
+    .filter((socket) => socket.local.endsWith(`:${hex(port)}`) && socket.state === '0A') // 0A: LISTEN
+    .map((socket) => socket.local.slice(0, -5));
 }
 
 function connects(host: string, port: number): Promise<boolean> {
@@ -146,6 +154,37 @@ describe('DynamoDB Local on a network of its own (bubblewrap)', () => {
       client.destroy();
       await dynamo.stop();
     }
+  }, 120_000);
+
+  it("gives this process's own clients connections made inside the namespace: no relay in their way", async () => {
+    // Prepare
+    const port = await freePort();
+    const dynamo = await startDynamoDbLocal({ port });
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+      requestHandler: { httpAgent: dynamo.agent! },
+    });
+    // Connections to the port on this host's loopback (01: ESTABLISHED), such as the start's own probe
+    const onLoopback = () =>
+      tcpSockets()
+        .filter((socket) => socket.remote.endsWith(`:${hex(port)}`) && socket.state === '01')
+        .map((socket) => socket.local);
+    const before = onLoopback();
+    try {
+      // Act
+      const tables = await client.send(new ListTablesCommand({}));
+      await client.send(new ListTablesCommand({}));
+
+      // Assess: it works, with no new connection on the loopback
+      expect(tables.TableNames).toEqual([]);
+      expect(onLoopback().filter((local) => !before.includes(local))).toEqual([]);
+    } finally {
+      await dynamo.stop();
+    }
+    await expect(client.send(new ListTablesCommand({}))).rejects.toThrow('DynamoDB Local has stopped');
+    client.destroy();
   }, 120_000);
 
   it('says why DynamoDB Local failed inside the namespace: its exit code and output', async () => {

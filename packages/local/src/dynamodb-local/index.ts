@@ -1,15 +1,17 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { Agent, type ClientRequestArgs } from 'node:http';
 import { createRequire } from 'node:module';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { StagehooksError } from '@stagehooks/core/errors';
 import { findExecutable } from '@stagehooks/core/executors/script';
 import { build } from 'esbuild';
-import type { RelayStart } from './relay-process';
+import type { RelayConnect, RelayConnected, RelayStart } from './relay-process';
 
 export class JavaUnavailableError extends StagehooksError {
   override name = 'JavaUnavailableError';
@@ -37,6 +39,11 @@ export interface DynamoDbLocal {
   isolated: boolean;
   /** One line for the operator when it is reachable from other hosts (and why); null otherwise. */
   warning: string | null;
+  /**
+   * For this process's own SDK clients (`httpAgent`), in the namespace: its connections are made to
+   * DynamoDB Local there and handed over, so no relay sits in their way. Undefined when it runs as it is.
+   */
+  agent: Agent | undefined;
   stop(): Promise<void>;
 }
 
@@ -232,6 +239,49 @@ async function spawnInNamespace(
 }
 
 /**
+ * Keep-alive connections made by the relay, inside the namespace, to DynamoDB Local, and passed back over
+ * its channel: a request costs what it costs on the host's loopback, with no process in between.
+ */
+class NamespaceAgent extends Agent {
+  readonly #relay: ChildProcess;
+  readonly #waiting = new Map<number, Connected>();
+  #next = 0;
+
+  constructor(relay: ChildProcess) {
+    super({ keepAlive: true, maxSockets: 50 });
+    this.#relay = relay;
+    relay.on('message', (reply: RelayConnected, socket: Socket | undefined) => {
+      const connected = this.#waiting.get(reply.connected);
+      this.#waiting.delete(reply.connected);
+      if (socket !== undefined) connected?.(null, socket);
+      else connected?.(new DynamoDbLocalStartError(`could not connect to DynamoDB Local: ${reply.error}`));
+    });
+    relay.once('disconnect', () => {
+      for (const connected of this.#waiting.values()) connected(stoppedError());
+      this.#waiting.clear();
+    });
+  }
+
+  override createConnection(
+    _options: ClientRequestArgs,
+    callback?: (error: Error | null, socket: Duplex) => void,
+  ) {
+    // Node's agent takes an error with no socket.
+    const connected = callback as Connected;
+    if (!this.#relay.connected) connected(stoppedError());
+    else {
+      const id = this.#next++;
+      this.#waiting.set(id, connected);
+      this.#relay.send({ connect: id } satisfies RelayConnect);
+    }
+    return undefined;
+  }
+}
+
+type Connected = (error: Error | null, socket?: Duplex) => void;
+const stoppedError = () => new DynamoDbLocalStartError('DynamoDB Local has stopped');
+
+/**
  * Starts DynamoDB Local (shared database, so every region and credential sees the same tables).
  * DynamoDB Local has no option to choose its listen address (it listens on every interface): with
  * bubblewrap it runs in a network namespace of its own, reached only through 127.0.0.1:port on the
@@ -317,6 +367,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     port: options.port,
     isolated: unavailable === null,
     warning,
+    agent: child.connected ? new NamespaceAgent(child) : undefined,
     stop,
   };
 }

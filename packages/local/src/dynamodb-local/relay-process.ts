@@ -4,6 +4,8 @@
  * 127.0.0.1 (a socket stays in the namespace it was made in, whoever holds it). The relay
  * - starts the command (DynamoDB Local, listening on `port` of this namespace's own loopback);
  * - pipes each connection of that listener to `port` here;
+ * - for each `RelayConnect`, connects to `port` here and hands the socket over (`RelayConnected`): the
+ *   stack's own clients talk to DynamoDB Local with no relay in the way;
  * - when the channel closes (the stack stopped it, or died), stops the command (SIGTERM, then SIGKILL)
  *   and exits with the command's code, as it does when the command exits by itself.
  */
@@ -17,6 +19,16 @@ export interface RelayStart {
   command: string;
   args: string[];
   port: number;
+}
+
+export interface RelayConnect {
+  connect: number;
+}
+
+export interface RelayConnected {
+  connected: number;
+  /** Why it could not connect; the socket comes with the message otherwise. */
+  error?: string;
 }
 
 let server: ChildProcess | undefined;
@@ -45,7 +57,21 @@ function relay(client: Socket, port: number) {
   upstream.pipe(client);
 }
 
-process.once('message', (message: RelayStart, listener: Server | undefined) => {
+function handOver({ connect: id }: RelayConnect, port: number) {
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+  socket.once('connect', () => process.send?.({ connected: id } satisfies RelayConnected, socket));
+  socket.once('error', (error) =>
+    process.send?.({ connected: id, error: error.message } satisfies RelayConnected),
+  );
+}
+
+let port: number | undefined;
+process.on('message', (message: RelayStart | RelayConnect, listener: Server | undefined) => {
+  if ('connect' in message) {
+    if (port !== undefined) handOver(message, port);
+    return;
+  }
+  port = message.port;
   start(message);
   listener?.on('connection', (client: Socket) => relay(client, message.port));
 });
