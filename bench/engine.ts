@@ -337,7 +337,7 @@ export async function benchEngine(): Promise<boolean> {
     cleanups.push(() => engine.close());
 
     // The direct baseline: its own DynamoDB client (same DynamoDB Local), the same adapters and executors.
-    const directClient = localDynamoClient(stack.endpoints.dynamodb);
+    const directClient = localDynamoClient(stack.endpoints.dynamodb, stack.dynamo.agent);
     cleanups.push(() => directClient.destroy());
     const directOps = new OperationCounter(directClient);
     const directWebhooks = new HttpWebhookSender({
@@ -361,7 +361,7 @@ export async function benchEngine(): Promise<boolean> {
     });
 
     // A third client for the ceiling: the log write and the resolution query at 16 in flight.
-    const ceilingClient = localDynamoClient(stack.endpoints.dynamodb);
+    const ceilingClient = localDynamoClient(stack.endpoints.dynamodb, stack.dynamo.agent);
     cleanups.push(() => ceilingClient.destroy());
     const ceilingDoc = documentClient(ceilingClient);
     const ceilingLogs = new DynamoExecutionLogStore(ceilingDoc, {

@@ -1,10 +1,15 @@
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named) and prints figures. */
+import { benchDynamoDb } from './dynamodb';
 import { benchEngine } from './engine';
 import { benchResolve } from './resolve';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const benches: Record<string, () => Promise<boolean>> = { resolve: benchResolve, engine: benchEngine };
+const benches: Record<string, () => Promise<boolean>> = {
+  resolve: benchResolve,
+  engine: benchEngine,
+  dynamodb: benchDynamoDb,
+};
 
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(name in benches));

@@ -11,6 +11,7 @@ declare module 'vitest' {
 /** One DynamoDB Local for the whole run; every test file creates its own table in it. */
 export default async function setup(project: TestProject) {
   const dynamo = await startDynamoDbLocal({ port: await freePort() });
+  if (dynamo.warning) console.warn(`warning: ${dynamo.warning}`);
   project.provide('dynamoEndpoint', dynamo.endpoint);
   return () => dynamo.stop();
 }

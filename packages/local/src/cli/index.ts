@@ -160,6 +160,7 @@ async function start(config: LocalConfig, options: { demo: boolean }, print: Pri
     `stagehooks local stack is up\n${rows.map(([k, v]) => `  ${(k as string).padEnd(20)}${v}`).join('\n')}`,
   );
   if (stack.sandbox.warning) print(`warning: ${stack.sandbox.warning}`);
+  if (stack.dynamo.warning) print(`warning: ${stack.dynamo.warning}`);
   if (stack.interrupted.length > 0) {
     print(
       `ended ${stack.interrupted.length} execution(s) the last stop interrupted: ${stack.interrupted.map((r) => r.name).join(', ')}`,

@@ -1,5 +1,5 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { Agent, Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -81,12 +81,16 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Dummy credentials: DynamoDB Local runs with -sharedDb, so any region and key see the same tables. */
-export function localDynamoClient(endpoint: string) {
+/**
+ * Dummy credentials: DynamoDB Local runs with -sharedDb, so any region and key see the same tables.
+ * `agent`: DynamoDB Local's own (`DynamoDbLocal.agent`), for a client in the process that started it.
+ */
+export function localDynamoClient(endpoint: string, agent?: Agent) {
   return new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'stagehooks', secretAccessKey: 'stagehooks' },
+    ...(agent ? { requestHandler: { httpAgent: agent } } : {}),
   });
 }
 
@@ -170,7 +174,7 @@ export async function startLocalStack(
       dataDir: config.dataDir.dynamodb,
     });
     cleanups.push(() => dynamo.stop());
-    const dynamoClient = localDynamoClient(dynamo.endpoint);
+    const dynamoClient = localDynamoClient(dynamo.endpoint, dynamo.agent);
     cleanups.push(() => dynamoClient.destroy());
     const table = await ensureTable(dynamoClient, config.tableName);
 
