@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { StagehooksError } from '@stagehooks/core/errors';
 import { findExecutable } from '@stagehooks/core/executors/script';
 import { build } from 'esbuild';
+import { IGNORING_CTRL_C } from './ctrl-c';
 import type { RelayConnect, RelayConnected, RelayStart } from './relay-process';
 
 export class JavaUnavailableError extends StagehooksError {
@@ -221,9 +222,12 @@ async function spawnInNamespace(
   const [code, listener] = await Promise.all([bundledRelay(), listenOnLoopback(start.port)]);
   // The relay is plain node: no loader from NODE_OPTIONS (the TypeScript one weighs ~50 MB).
   const { NODE_OPTIONS: _, ...env } = process.env;
+  const [shell, ...wrapper] = IGNORING_CTRL_C;
   const child = spawn(
-    bwrap,
+    shell,
     [
+      ...wrapper,
+      bwrap,
       ...namespaceArgs(dirs.writable, [...dirs.readOnly, process.execPath]),
       '--',
       process.execPath,
@@ -231,8 +235,11 @@ async function spawnInNamespace(
       '-e',
       code,
     ],
-    // A process group of its own: Ctrl-C reaches the stack, which stops DynamoDB Local in its turn.
-    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, env },
+    // Ctrl-C reaches the whole process group: bwrap, the relay and DynamoDB Local ignore it, and the
+    // stack stops DynamoDB Local in its turn. Not a session of its own (`detached`): the scheduler
+    // gives each session an equal share of the CPU (autogroup), which slowed every DynamoDB request of
+    // a busy stack by about half a millisecond.
+    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env },
   );
   child.send(start, listener, () => listener.close());
   return child;

@@ -12,6 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
+import { IGNORING_CTRL_C } from './ctrl-c';
 
 const KILL_AFTER_MS = 5_000;
 
@@ -33,8 +34,13 @@ export interface RelayConnected {
 
 let server: ChildProcess | undefined;
 
+// The relay ignores them too (node resets inherited dispositions): the stack's channel closing is what stops it.
+process.on('SIGINT', () => undefined);
+process.on('SIGQUIT', () => undefined);
+
 function start({ command, args }: RelayStart) {
-  server = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const [shell, ...wrapper] = IGNORING_CTRL_C;
+  server = spawn(shell, [...wrapper, command, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   server.once('error', (error) => {
     console.error(`relay: could not start ${command}: ${error.message}`);
     process.exit(127);
