@@ -21,19 +21,25 @@ export function jsonTooDeepAt(
   maxDepth: number = MAX_JSON_DEPTH,
 ): Array<string | number> | null {
   if (typeof value !== 'object' || value === null) return null;
-  const stack: Array<{ value: object; depth: number; path: Array<string | number> }> = [
-    { value, depth: 1, path: [] },
-  ];
+  // Each frame links to its parent: the path is built only for the container found too deep.
+  type Frame = { value: object; depth: number; key: string | number; parent: Frame | null };
+  const stack: Frame[] = [{ value, depth: 1, key: '', parent: null }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    if (top.depth > maxDepth) return top.path;
-    const entries: Array<[string | number, unknown]> = Array.isArray(top.value)
-      ? top.value.map((item, index) => [index, item])
-      : Object.keys(top.value).map((key) => [key, (top.value as Record<string, unknown>)[key]]);
+    if (top.depth > maxDepth) {
+      const path: Array<string | number> = [];
+      for (let frame: Frame | null = top; frame?.parent; frame = frame.parent) path.unshift(frame.key);
+      return path;
+    }
+    const container = top.value as Record<string, unknown>;
+    const keys: Array<string | number> = Array.isArray(container)
+      ? Array.from(container.keys())
+      : Object.keys(container);
     // Pushed in reverse, so the first too-deep container in document order is the one found.
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, child] = entries[i] as [string | number, unknown];
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string | number;
+      const child = container[key as string];
       if (typeof child === 'object' && child !== null)
-        stack.push({ value: child, depth: top.depth + 1, path: [...top.path, key] });
+        stack.push({ value: child, depth: top.depth + 1, key, parent: top });
     }
   }
   return null;

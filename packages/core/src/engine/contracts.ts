@@ -135,7 +135,8 @@ export const RunState = z.object({
   /** Recorded executions whose logs are still to be written, oldest first. */
   pending: z.array(PendingLog),
   /** Why the logs still pending could not be written, when the last write before the verdict failed. */
-  logsError: LogsError.nullable(),
+  /** Absent in a run started before it existed (an execution that outlives a deploy): read as null. */
+  logsError: LogsError.nullable().optional(),
 });
 export type RunState = z.output<typeof RunState>;
 

@@ -7,6 +7,7 @@ import {
   StageEventDetail,
   safeParseFields,
 } from '../domain';
+import { StoreError } from '../errors';
 import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import { CachedResolver } from '../inheritance';
 import { boundText, type ExecutionLogStore } from '../logs';
@@ -268,14 +269,16 @@ export class StageTasks {
       { plan: run.plan, pending: [...run.pending, ...skipped] },
       keepExisting,
     );
+    // The logs that waited (a blocked hook's, written by FlagForReview) are written now: cited too.
+    const written = logsWritten(run, executionId);
     return {
-      ...run,
+      ...written,
       index: run.plan.count,
       current: null,
       verdict: 'blocked',
       pending: [],
       results: [
-        ...run.results,
+        ...written.results,
         ...remaining.map(({ hook, index }) => ({
           hookId: hook.id,
           name: hook.name,
@@ -327,6 +330,7 @@ export class StageTasks {
       executionId,
       results: run.results,
       review: run.review,
+      logsError: null,
       interrupted: true,
     };
     await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
@@ -349,6 +353,7 @@ export class StageTasks {
       executionId,
       results: [],
       review: null,
+      logsError: null,
       interrupted: true,
     };
     await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
@@ -413,7 +418,9 @@ export class StageTasks {
     try {
       await this.writeLogs(args.stage, executionId, next, keepExisting);
       return logsWritten(next, executionId);
-    } catch {
+    } catch (error) {
+      // A fault of this code is not the store's: it fails the step (StageFailed), as before.
+      if (!(error instanceof StoreError)) throw error;
       // The hook ran, and a log that cannot be written must neither run it again nor change the verdict:
       // the logs stay pending for the next write (before a review, or WriteExecutionLogs before the
       // verdict, which retries and, failing for good, says so in the verdict). Until then they are in

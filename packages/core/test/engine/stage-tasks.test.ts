@@ -150,6 +150,7 @@ describe('StageTasks', () => {
       executionId: id,
       results: [],
       review: null,
+      logsError: null,
       interrupted: true,
     };
     expect(fromEvent).toEqual(verdict);
@@ -439,6 +440,75 @@ describe('StageTasks', () => {
     await expect(withBrokenStore.writeExecutionLogs({ stage: at, run, executionId: id })).rejects.toThrow(
       StoreError,
     );
+  });
+
+  it('cites a blocked hook’s log written late (by FlagForReview) in the verdict of a rejected stage', async () => {
+    // Prepare: the block hook's own log write fails once; FlagForReview then writes it
+    let failures = 1;
+    const flaky: ExecutionLogStore = {
+      append: (draft, id) => logs.append(draft, id),
+      appendAll: async (entries) => {
+        if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
+        return logs.appendAll(entries);
+      },
+      get: (id) => logs.get(id),
+      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
+      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
+    };
+    const failed = { ...passed(), status: 'failed' as const, responseStatus: 500 };
+    const withFlakyStore = new StageTasks({
+      ...tasksDeps(),
+      logs: flaky,
+      webhooks: { send: async () => failed },
+    });
+    for (const [name, sortOrder] of [
+      ['gate', 1],
+      ['after', 2],
+    ] as const) {
+      await registry.create(
+        hookCreate({
+          name,
+          type: 'webhook',
+          hookPoint: 'post_variant',
+          scopeType: 'project',
+          scopeId: 'p-late',
+          sortOrder,
+          failureMode: 'block',
+          config: { url: 'https://hooks.example.com/in' },
+        }),
+        'test',
+      );
+    }
+    const at = { ...stage('job-late'), hookPoint: 'post_variant' as const, projectId: 'p-late' };
+    const id = executionId('job-late-1');
+    const planned = await withFlakyStore.resolveEffectiveHooks(at, initialRun());
+    if (!planned.current) throw new Error('hook not planned');
+
+    // Act: the gate fails and blocks; its log is written by FlagForReview; the review is rejected
+    const blocked = await withFlakyStore.runWebhook({
+      stage: at,
+      hook: planned.current,
+      index: 0,
+      executionId: id,
+      run: planned,
+    });
+    const { reviewId } = await withFlakyStore.flagForReview({ stage: at, run: blocked, executionId: id });
+    const decided = await withFlakyStore.applyReviewDecision({
+      reviewId,
+      decision: { decision: 'reject', by: 'ana' },
+      run: blocked,
+    });
+    const ended = await withFlakyStore.skipRemainingHooks({ stage: at, run: decided, executionId: id });
+
+    // Assess: every result cites a log that is there
+    expect(blocked.results.map((r) => r.logId)).toEqual([null]);
+    const written = (await logs.listByJob('job-late')).items.map((l) => l.id);
+    expect(ended.results.map((r) => [r.name, r.status, r.logId])).toEqual([
+      ['gate', 'failed', 'job-late-1.0'],
+      ['after', 'skipped', 'job-late-1.1'],
+    ]);
+    expect(written.sort()).toEqual(['job-late-1.0', 'job-late-1.1']);
+    expect(ended).toMatchObject({ verdict: 'blocked', pending: [] });
   });
 
   it('claims an event once, and rejects a malformed one with every reason', async () => {

@@ -5,7 +5,13 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { CAPTURE_LIMIT_BYTES, type HookInput, parseOrThrow } from '../../domain';
+import {
+  CAPTURE_LIMIT_BYTES,
+  type HookInput,
+  jsonTooDeepAt,
+  MAX_JSON_DEPTH,
+  parseOrThrow,
+} from '../../domain';
 import { StagehooksError } from '../../errors';
 import type { HookRunResult, ScriptHook, ScriptRunner } from '../index';
 import {
@@ -609,6 +615,8 @@ function parseVerdict(line: string | null): ScriptVerdict | undefined {
   } catch {
     return undefined;
   }
+  // Deeper than any JSON the product takes: kept as the captured stdout, not carried in the run state.
+  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
   const verdict = ScriptVerdict.safeParse(json);
   return verdict.success ? verdict.data : undefined;
 }

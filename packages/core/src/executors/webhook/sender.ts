@@ -5,7 +5,7 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { HookInput } from '../../domain';
+import { type HookInput, jsonTooDeepAt, MAX_JSON_DEPTH } from '../../domain';
 import type { HookRunResult, SecretResolver, WebhookHook, WebhookSender } from '../index';
 import { nonPublicRange } from './addresses';
 import { WEBHOOK_ALLOW_VARIABLE, WebhookAllowlist } from './allowlist';
@@ -463,6 +463,8 @@ function verdictOf(body: string): z.output<typeof WebhookVerdict> | undefined {
   } catch {
     return undefined;
   }
+  // Deeper than any JSON the product takes: kept as the captured body, not carried in the run state.
+  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
   const parsed = WebhookVerdict.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
