@@ -468,6 +468,7 @@ describe('the endpoint answers only requests signed with its key pair', () => {
     service?: string;
     at?: Date;
     headers?: Record<string, string>;
+    unsigned?: string[];
   }) {
     const body = options.body ?? '{}';
     const { hostname, port } = new URL(endpoint);
@@ -493,7 +494,7 @@ describe('the endpoint answers only requests signed with its key pair', () => {
         },
         body,
       },
-      { signingDate: options.at ?? new Date() },
+      { signingDate: options.at ?? new Date(), unsignableHeaders: new Set(options.unsigned ?? []) },
     );
     return send(signed.headers, options.sentBody ?? body);
   }
@@ -528,6 +529,16 @@ describe('the endpoint answers only requests signed with its key pair', () => {
   it('takes a request signed by hand with the pair (the control for the refusals below)', async () => {
     const answer = await sendSigned({});
     expect(answer).toMatchObject({ status: 200, body: { stateMachines: [{ name: 'test-machine' }] } });
+  });
+
+  it('refuses a request whose operation (x-amz-target) or host is not signed: it could be sent as another', async () => {
+    for (const name of ['x-amz-target', 'host']) {
+      const answer = await sendSigned({ unsigned: [name] });
+      expect(answer).toMatchObject({
+        status: 403,
+        body: { __type: 'InvalidSignatureException', message: `The ${name} header must be signed.` },
+      });
+    }
   });
 
   it('refuses an unknown access key and a wrong secret key, as AWS does', async () => {

@@ -4,6 +4,9 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { StagehooksError } from '@stagehooks/core/errors';
 
+/** Headers every request must sign: the SDK signs all three. */
+const REQUIRED_SIGNED_HEADERS = ['host', 'x-amz-date', 'x-amz-target'] as const;
+
 /** The one key pair the endpoint accepts. */
 export interface AwsKeyPair {
   accessKeyId: string;
@@ -143,6 +146,12 @@ export async function verifySignature(
   const params = new URLSearchParams(queryAt < 0 ? '' : request.url.slice(queryAt + 1));
   const query = Object.fromEntries([...new Set(params.keys())].map((name) => [name, params.getAll(name)]));
   const signedNames = fields.signedHeaders.split(';');
+  // What says which operation and where, signed, or a captured request could be sent as another one
+  // (the same body to StopExecution instead of DescribeExecution). AWS requires `host` too.
+  for (const name of REQUIRED_SIGNED_HEADERS) {
+    if (!signedNames.includes(name))
+      throw new SignatureError('InvalidSignatureException', `The ${name} header must be signed.`);
+  }
   const headers: Record<string, string> = {};
   for (const name of signedNames) {
     const value = headerValue(request.headers, name);
