@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { isJsonObject, jsonTooDeepAt } from '@stagehooks/core/domain';
 import { documentClient } from '@stagehooks/core/dynamodb';
 import { type ApiAnswer, adminApiClient } from '@test/admin-api';
 import { HttpReceiver } from '@test/http-receiver';
@@ -274,6 +275,9 @@ describe('arbitrary JSON (property-based)', () => {
         .map((entries) => Object.fromEntries(entries)),
     },
   );
+  /** The stage contract's rule for metadata and scene context, restated as the oracle. */
+  const acceptable = (value: unknown) =>
+    isJsonObject(value) && jsonTooDeepAt(value, 32) === null && Buffer.byteLength(text(value)) <= 32 * 1024;
   const isProblemNaming = (answer: ApiAnswer, fields: string[]) =>
     answer.status >= 400 &&
     answer.status < 500 &&
@@ -324,6 +328,7 @@ describe('arbitrary JSON (property-based)', () => {
           `/hooks/${created.body.id}/test`,
           `{"input":{"metadata":${text(metadata)},"sceneContext":${text(sceneContext)}}}`,
         );
+        expect(answer.status === 200, answer.text).toBe(acceptable(metadata) && acceptable(sceneContext));
         if (answer.status === 200) {
           const log = await api('GET', `/hooks/${created.body.id}/logs?limit=1`);
           expect(log.body.items[0].id).toBe(answer.body.logId);
@@ -358,6 +363,7 @@ describe('arbitrary JSON (property-based)', () => {
           sceneContext,
         });
         const described = await executionOf(eventId);
+        expect(described.status === 'SUCCEEDED').toBe(acceptable(metadata) && acceptable(sceneContext));
         if (described.status === 'SUCCEEDED') {
           const [log] = await logsOf(jobId);
           const input = log?.input as Record<string, unknown>;
