@@ -546,13 +546,20 @@ function withinPendingBudget(run: RunState): RunState {
     const stdout = cut(entry.result.stdout);
     const stderr = cut(entry.result.stderr);
     const responseBody = cut(entry.result.responseBody);
-    if (!stdout.cut && !stderr.cut && !responseBody.cut) return entry;
+    const errorMessage = cut(entry.result.errorMessage);
+    const message = entry.result.message === undefined ? undefined : cut(entry.result.message);
+    const cutAny = [stdout, stderr, responseBody, errorMessage, message].some((field) => field?.cut);
+    if (!cutAny && entry.result.data === undefined) return entry;
+    // `data` is not kept in the log (it stays in the captured output it came from).
+    const { data: _data, ...kept } = entry.result;
     const result = {
-      ...entry.result,
+      ...kept,
       stdout: stdout.text,
       stderr: stderr.text,
       responseBody: responseBody.text,
-      truncated: true,
+      errorMessage: errorMessage.text,
+      ...(message !== undefined && { message: message.text ?? '' }),
+      truncated: entry.result.truncated || cutAny,
     };
     return { ...entry, result };
   });
