@@ -2,6 +2,7 @@ import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import type { ExecutionLogStore } from '@stagehooks/core/logs';
 import { HttpReceiver } from '@test/http-receiver';
+import { withFailingWrites } from '@test/logs';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,29 +12,15 @@ let receiver: HttpReceiver;
 const faults = { failing: 'never' as 'always' | 'never', failNext: 0 };
 
 /** The real DynamoDB log store, whose writes fail as `faults` says; reads are untouched. */
-function faulty(logs: ExecutionLogStore): ExecutionLogStore {
-  const fault = () => {
+const faulty = (logs: ExecutionLogStore) =>
+  withFailingWrites(logs, () => {
     if (faults.failing === 'always')
       throw new StoreError('append execution logs', { cause: new Error('gone') });
     if (faults.failNext > 0) {
       faults.failNext--;
       throw new StoreUnavailableError('append execution logs');
     }
-  };
-  return {
-    append: async (draft, id) => {
-      fault();
-      return logs.append(draft, id);
-    },
-    appendAll: async (entries) => {
-      fault();
-      return logs.appendAll(entries);
-    },
-    get: (id) => logs.get(id),
-    listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
-    listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
-  };
-}
+  });
 
 beforeAll(async () => {
   receiver = await HttpReceiver.start();

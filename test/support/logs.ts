@@ -1,4 +1,5 @@
 import type { ExecutionLogDraft } from '@stagehooks/core/domain';
+import type { ExecutionLogStore } from '@stagehooks/core/logs';
 
 let seq = 0;
 
@@ -29,5 +30,25 @@ export function logDraft(overrides: Partial<ExecutionLogDraft> = {}): ExecutionL
     finishedAt: startedAt,
     test: false,
     ...overrides,
+  };
+}
+
+/**
+ * `logs` (a real store) whose writes first call `fault`, which throws to make that write fail; reads are
+ * untouched. For the faults DynamoDB Local cannot be made to produce on cue.
+ */
+export function withFailingWrites(logs: ExecutionLogStore, fault: () => void): ExecutionLogStore {
+  return {
+    append: async (draft, id) => {
+      fault();
+      return logs.append(draft, id);
+    },
+    appendAll: async (entries) => {
+      fault();
+      return logs.appendAll(entries);
+    },
+    get: (id) => logs.get(id),
+    listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
+    listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
   };
 }

@@ -15,9 +15,9 @@ import {
 } from '@stagehooks/core/engine';
 import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import type { HookRunResult } from '@stagehooks/core/executors';
-import type { ExecutionLogStore } from '@stagehooks/core/logs';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
+import { withFailingWrites } from '@test/logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -325,16 +325,9 @@ describe('StageTasks', () => {
   it('keeps the logs pending when the store is down, without running the hook again', async () => {
     // Prepare: a log store that is unavailable for its first write
     let failures = 1;
-    const flaky: ExecutionLogStore = {
-      append: (draft, id) => logs.append(draft, id),
-      appendAll: async (entries) => {
-        if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
-        return logs.appendAll(entries);
-      },
-      get: (id) => logs.get(id),
-      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
-      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
-    };
+    const flaky = withFailingWrites(logs, () => {
+      if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
+    });
     let calls = 0;
     const deps = tasksDeps();
     const withFlakyStore = new StageTasks({
@@ -385,17 +378,9 @@ describe('StageTasks', () => {
 
   it('keeps logs the store keeps refusing within the run state budget, and the verdict as the hooks earned it', async () => {
     // Prepare: a store whose every write fails for good; 20 webhooks answering 16 KiB each
-    const broken: ExecutionLogStore = {
-      append: async () => {
-        throw new StoreError('append execution log');
-      },
-      appendAll: async () => {
-        throw new StoreError('append execution logs');
-      },
-      get: (id) => logs.get(id),
-      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
-      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
-    };
+    const broken = withFailingWrites(logs, () => {
+      throw new StoreError('append execution logs');
+    });
     const big = { ...passed(), responseStatus: 200, responseBody: 'x'.repeat(16 * 1024) };
     const withBrokenStore = new StageTasks({
       ...tasksDeps(),
@@ -445,16 +430,9 @@ describe('StageTasks', () => {
   it('cites a blocked hook’s log written late (by FlagForReview) in the verdict of a rejected stage', async () => {
     // Prepare: the block hook's own log write fails once; FlagForReview then writes it
     let failures = 1;
-    const flaky: ExecutionLogStore = {
-      append: (draft, id) => logs.append(draft, id),
-      appendAll: async (entries) => {
-        if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
-        return logs.appendAll(entries);
-      },
-      get: (id) => logs.get(id),
-      listByHook: (hookId, filter) => logs.listByHook(hookId, filter),
-      listByJob: (jobId, filter) => logs.listByJob(jobId, filter),
-    };
+    const flaky = withFailingWrites(logs, () => {
+      if (failures-- > 0) throw new StoreUnavailableError('append execution logs');
+    });
     const failed = { ...passed(), status: 'failed' as const, responseStatus: 500 };
     const withFlakyStore = new StageTasks({
       ...tasksDeps(),
