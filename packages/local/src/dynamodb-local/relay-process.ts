@@ -10,11 +10,13 @@
  *   and exits with the command's code, as it does when the command exits by itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { IGNORING_CTRL_C } from './ctrl-c';
 
 const KILL_AFTER_MS = 5_000;
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface RelayStart {
   command: string;
@@ -39,8 +41,10 @@ process.on('SIGINT', () => undefined);
 process.on('SIGQUIT', () => undefined);
 
 function start({ command, args }: RelayStart) {
-  const [shell, ...wrapper] = IGNORING_CTRL_C;
-  server = spawn(shell, [...wrapper, command, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Killed if the relay dies, however (setpriv's parent-death signal, kept across exec).
+  const dieWithRelay = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--'] : [];
+  const [first, ...rest] = [...dieWithRelay, ...IGNORING_CTRL_C, command, ...args] as [string, ...string[]];
+  server = spawn(first, rest, { stdio: ['ignore', 'inherit', 'inherit'] });
   server.once('error', (error) => {
     console.error(`relay: could not start ${command}: ${error.message}`);
     process.exit(127);
