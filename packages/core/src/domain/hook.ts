@@ -293,6 +293,18 @@ const normaliseScope = <T extends { scopeId?: string | null | undefined }>(hook:
 export const lockedByDefault = (hook: { scopeType: string; failureMode?: string | undefined }) =>
   hook.scopeType === 'studio' && hook.failureMode === 'block';
 
+/**
+ * The lock fields a write leaves a hook with: those the write gives, else the current hook's (a replace
+ * keeps them), else none. A create's defaults are set by `HookCreate` itself.
+ */
+export const lockFieldsAfter = (
+  write: { locked?: boolean | undefined; lockOverride?: boolean | undefined },
+  current?: { locked: boolean; lockOverride: boolean },
+) => ({
+  locked: write.locked ?? current?.locked ?? false,
+  lockOverride: write.lockOverride ?? current?.lockOverride ?? false,
+});
+
 /** Body of a create: everything an admin decides. */
 export const HookCreate = z
   .discriminatedUnion('type', [webhookWrite, shellWrite, pythonWrite], typeError)

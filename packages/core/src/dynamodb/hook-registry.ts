@@ -13,6 +13,7 @@ import {
   type HookCreate,
   type HookPoint,
   type HookReplace,
+  lockFieldsAfter,
   type Scope,
 } from '../domain';
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
@@ -132,12 +133,7 @@ export class DynamoHookRegistry implements HookRegistry {
         throw new StaleRevisionError(id, input.revision, current.revision);
       const at = this.now().toISOString();
       const { revision: _expected, ...body } = input;
-      // Without them, a replace keeps the hook's lock and lock override.
-      const definition = {
-        ...body,
-        locked: body.locked ?? current.locked,
-        lockOverride: body.lockOverride ?? current.lockOverride,
-      };
+      const definition = { ...body, ...lockFieldsAfter(body, current) };
       const { hook, signingSecret: given } = this.build(definition, {
         id,
         revision: current.revision + 1,

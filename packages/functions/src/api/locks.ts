@@ -1,4 +1,10 @@
-import { type Hook, type HookCreate, type HookReplace, ScopeType } from '@stagehooks/core/domain';
+import {
+  type Hook,
+  type HookCreate,
+  type HookReplace,
+  lockFieldsAfter,
+  ScopeType,
+} from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
 import { lockedAbove, scopeLabel } from '@stagehooks/core/inheritance';
 import type { HookRegistry } from '@stagehooks/core/registry';
@@ -65,11 +71,7 @@ export async function authorizeLocks(
   input: HookCreate | HookReplace,
   current?: Hook,
 ) {
-  const next = {
-    ...input,
-    locked: input.locked ?? current?.locked ?? false,
-    lockOverride: input.lockOverride ?? current?.lockOverride ?? false,
-  };
+  const next = { ...input, ...lockFieldsAfter(input, current) };
   const admin = identity.role === 'admin';
   if (current) authorizeLockedChange(identity, current);
   if (!admin) {
