@@ -21,9 +21,9 @@ import {
   type Stage,
   type StageResult,
 } from '@stagehooks/core/engine';
-import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
 import type { ProcessLauncher } from '@stagehooks/core/executors/script';
 import { CachedResolver } from '@stagehooks/core/inheritance';
+import type { ScriptRunner, WebhookSender } from '@stagehooks/core/ports';
 import type { LocalEventBus } from '@stagehooks/local/event-bus';
 
 // ------------------------------------------------------------------------------------------- receiver

@@ -1,6 +1,6 @@
 import { GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
-import type { ExecutionLogStore } from '@stagehooks/core/logs';
+import type { ExecutionLogStore } from '@stagehooks/core/ports';
 import { HttpReceiver } from '@test/http-receiver';
 import { withFailingWrites } from '@test/logs';
 import { startTestStack, type TestStack } from '@test/stack';

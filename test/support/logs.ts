@@ -1,5 +1,5 @@
 import type { ExecutionLogDraft } from '@stagehooks/core/domain';
-import type { ExecutionLogStore } from '@stagehooks/core/logs';
+import type { ExecutionLogStore } from '@stagehooks/core/ports';
 
 let seq = 0;
 

@@ -4,6 +4,7 @@ export * from './exact-shape';
 export * from './execution-log';
 export * from './hook';
 export * from './hook-points';
+export * from './hook-result';
 export * from './json';
 export * from './parse';
 export * from './review';

@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { HookPoint, jsonTooDeepAt, MAX_JSON_DEPTH } from '../domain';
-import type { EventClaims, StageClaim } from '../engine/ports';
 import type { FieldIssue } from '../errors';
 import { boundText } from '../logs';
+import type { EventClaims, StageClaim } from '../ports';
 import { tableDefinition } from '../table';
 import { isConditionFailed, translateStoreError } from './errors';
 import { fromItem } from './items';

@@ -7,14 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { ExecutionLog, type ExecutionLogDraft } from '../domain';
-import {
-  boundDraft,
-  DEFAULT_RETENTION_DAYS,
-  type ExecutionLogStore,
-  expiryOf,
-  type LogListFilter,
-} from '../logs';
-import type { Page } from '../registry';
+import { boundDraft, DEFAULT_RETENTION_DAYS, expiryOf } from '../logs';
+import type { ExecutionLogStore, LogListFilter, Page } from '../ports';
 import { tableDefinition } from '../table';
 import { conditionFailedItem, translateStoreError } from './errors';
 import { fromItem, withJsonText } from './items';

@@ -17,7 +17,7 @@ import {
   type Scope,
 } from '../domain';
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
-import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../registry';
+import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../ports';
 import { isTransactionCanceled, translateStoreError } from './errors';
 import {
   auditEntryFromItem,

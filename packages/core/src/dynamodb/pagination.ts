@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isJsonObject } from '../domain';
 import { ValidationError } from '../errors';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageRequest } from '../registry';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageRequest } from '../ports';
 import { type IndexName, keyAttributes, tableDefinition } from '../table';
 import { translateStoreError } from './errors';
 

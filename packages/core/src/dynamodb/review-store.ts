@@ -7,9 +7,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { Review, ReviewAuditEntry, type ReviewDecision, type ReviewStatus } from '../domain';
-import type { ReviewStore } from '../engine/ports';
 import { ConflictError, NotFoundError } from '../errors';
-import type { Page, PageRequest } from '../registry';
+import type { Page, PageRequest, ReviewStore } from '../ports';
 import { conditionFailedItem, isConditionFailed, isTransactionCanceled, translateStoreError } from './errors';
 import { fromItem } from './items';
 import { keys } from './keys';

@@ -10,6 +10,7 @@ import {
   ExecutionStatus,
   FailureMode,
   HookPoint,
+  HookRunResult,
   HookType,
   JobId,
   JsonObject,
@@ -68,22 +69,6 @@ export const ReviewSummary = z.object({
 });
 export type ReviewSummary = z.output<typeof ReviewSummary>;
 
-export const HookRunResultShape = z.object({
-  status: z.enum(['passed', 'failed', 'timed_out', 'error']),
-  exitCode: z.int().nullable(),
-  stdout: z.string().nullable(),
-  stderr: z.string().nullable(),
-  responseStatus: z.int().nullable(),
-  responseBody: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  message: z.string().optional(),
-  data: z.unknown().optional(),
-  truncated: z.boolean(),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  durationMs: z.number().min(0),
-});
-
 /**
  * A recorded execution whose log is not written yet. The logs of hooks that run one after another
  * without a wait are written together; until then they travel in the run state (which Step Functions
@@ -93,7 +78,7 @@ export const PendingLog = z.object({
   /** The position in the plan: the hook is `plan.hooks[index]`. */
   index: z.int().min(0),
   hookRevision: z.int().min(1),
-  result: HookRunResultShape,
+  result: HookRunResult,
   status: ExecutionStatus,
   outcome: Outcome,
   /** When it was recorded (ms since the epoch): a log waits a few seconds at most. */
@@ -180,7 +165,7 @@ export type HookTaskArgs = z.output<typeof HookTaskArgs>;
  * not carried: RecordExecution rebuilds it (it is deterministic), which keeps the state small.
  */
 export const Attempt = z.union([
-  z.object({ result: HookRunResultShape, hookRevision: z.int().min(1) }),
+  z.object({ result: HookRunResult, hookRevision: z.int().min(1) }),
   z.object({ runnerError: z.object({ error: z.string(), cause: z.string().nullable() }) }),
 ]);
 export type Attempt = z.output<typeof Attempt>;

@@ -1,7 +1,6 @@
 export * from './contracts';
 export * from './definition';
 export * from './log-draft';
-export * from './ports';
 export * from './stage-tasks';
 export * from './task-tokens';
 export * from './test-run';

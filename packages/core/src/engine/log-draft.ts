@@ -1,5 +1,12 @@
-import type { ExecutionLogDraft, FailureMode, HookInput, HookPoint, HookType, Outcome } from '../domain';
-import type { HookRunResult } from '../executors';
+import type {
+  ExecutionLogDraft,
+  FailureMode,
+  HookInput,
+  HookPoint,
+  HookRunResult,
+  HookType,
+  Outcome,
+} from '../domain';
 
 /** The hook an execution ran, as its log names it. */
 export interface LoggedHook {

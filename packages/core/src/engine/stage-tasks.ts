@@ -1,3 +1,4 @@
+import type { HookRunResult } from '../domain';
 import {
   EventEnvelope,
   type FailureMode,
@@ -8,10 +9,17 @@ import {
   safeParseFields,
 } from '../domain';
 import { StoreError } from '../errors';
-import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
 import { CachedResolver } from '../inheritance';
-import { boundText, type ExecutionLogStore } from '../logs';
-import type { HookRegistry } from '../registry';
+import { boundText } from '../logs';
+import type {
+  EventClaims,
+  EventPublisher,
+  ExecutionLogStore,
+  HookRegistry,
+  ReviewStore,
+  ScriptRunner,
+  WebhookSender,
+} from '../ports';
 import {
   type Attempt,
   type ClaimOutput,
@@ -29,7 +37,6 @@ import {
   type StageVerdictDetail,
 } from './contracts';
 import { executionLogDraft, failureMessage, hookInputFor } from './log-draft';
-import type { EventClaims, EventPublisher, ReviewStore } from './ports';
 
 export interface StageTaskDeps {
   registry: HookRegistry;

@@ -1,4 +1,5 @@
 import { monotonicFactory } from 'ulid';
+import type { HookRunResult } from '../domain';
 import {
   type ExecutionLog,
   type Hook,
@@ -6,9 +7,7 @@ import {
   type StageEventDetail,
   sampleInputOf,
 } from '../domain';
-import type { HookRunResult, ScriptRunner, WebhookSender } from '../executors';
-import type { ExecutionLogStore } from '../logs';
-import type { HookRegistry } from '../registry';
+import type { ExecutionLogStore, HookRegistry, ScriptRunner, WebhookSender } from '../ports';
 import { executionLogDraft, hookInputFor } from './log-draft';
 import { engineError, outcomeOf } from './stage-tasks';
 

@@ -1,5 +1,5 @@
 import { type Hook, type HookPoint, type Scope, type ScopeType, scopeTypes } from '../domain';
-import type { HookRegistry } from '../registry';
+import type { HookRegistry } from '../ports';
 
 export interface ScopeRef {
   scopeType: ScopeType;

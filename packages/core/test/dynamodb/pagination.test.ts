@@ -1,7 +1,7 @@
 import type { Review } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, DynamoReviewStore } from '@stagehooks/core/dynamodb';
 import { ValidationError } from '@stagehooks/core/errors';
-import type { Page, PageRequest } from '@stagehooks/core/registry';
+import type { Page, PageRequest } from '@stagehooks/core/ports';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { logDraft } from '@test/logs';

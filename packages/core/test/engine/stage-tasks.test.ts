@@ -1,3 +1,4 @@
+import type { HookRunResult } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -14,7 +15,6 @@ import {
   StageTasks,
 } from '@stagehooks/core/engine';
 import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
-import type { HookRunResult } from '@stagehooks/core/executors';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { withFailingWrites } from '@test/logs';

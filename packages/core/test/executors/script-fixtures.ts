@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Hook, HookInput, type PythonConfig, type ShellConfig } from '@stagehooks/core/domain';
-import type { ScriptHook } from '@stagehooks/core/executors';
+import type { ScriptHook } from '@stagehooks/core/ports';
 
 type ConfigInput = Partial<Record<keyof ShellConfig | keyof PythonConfig, unknown>>;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Hook, type HookInput } from '@stagehooks/core/domain';
-import type { SecretResolver, WebhookHook } from '@stagehooks/core/executors';
+import type { SecretResolver, WebhookHook } from '@stagehooks/core/ports';
 import type { ReceivedRequest } from '@test/http-receiver';
 
 /** A stored webhook hook, parsed as the registry would return it, with config fields replaced. */

@@ -7,7 +7,7 @@ import {
 } from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
 import { lockedAbove, scopeLabel } from '@stagehooks/core/inheritance';
-import type { HookRegistry } from '@stagehooks/core/registry';
+import type { HookRegistry } from '@stagehooks/core/ports';
 import { z } from 'zod';
 import type { Identity } from './auth';
 import { HttpProblem } from './problem';

@@ -6,6 +6,7 @@ import {
   HookCreate,
   HookPoint,
   HookReplace,
+  HookRunResult,
   hookPointInfo,
   JsonObject,
   Review,
@@ -16,19 +17,17 @@ import {
   StageEventDetail,
   StageVerdict,
 } from '@stagehooks/core/domain';
-import {
-  type EventClaims,
-  HookRunResultShape,
-  type ReviewStore,
-  RunState,
-  redactTaskTokens,
-  runHookTest,
-} from '@stagehooks/core/engine';
+import { RunState, redactTaskTokens, runHookTest } from '@stagehooks/core/engine';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
-import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
-import type { ExecutionLogStore } from '@stagehooks/core/logs';
-import type { HookRegistry } from '@stagehooks/core/registry';
+import type {
+  EventClaims,
+  ExecutionLogStore,
+  HookRegistry,
+  ReviewStore,
+  ScriptRunner,
+  WebhookSender,
+} from '@stagehooks/core/ports';
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
@@ -100,7 +99,7 @@ const TestRequest = z
   })
   .optional();
 
-const TestResult = HookRunResultShape.omit({
+const TestResult = HookRunResult.omit({
   message: true,
   data: true,
   startedAt: true,

@@ -1,4 +1,3 @@
 export { ATTEMPT_BUDGET_BYTES, fitAttempt } from './attempt-size';
 export { createLambdaHandlers, type LambdaHandlerDeps, type LambdaHandlers } from './lambda-handlers';
-export type { TaskReport, TaskReporter } from './ports';
 export { type AwsStageTaskParts, createAwsStageTasks } from './stage-tasks';

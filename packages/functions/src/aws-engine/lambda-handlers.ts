@@ -1,8 +1,8 @@
 import type { DecisionOutput } from '@stagehooks/core/engine';
+import type { TaskReporter } from '@stagehooks/core/ports';
 import type { Context } from 'aws-lambda';
 import type { Logger } from '../log';
 import type { StageHandlers } from '../stage';
-import type { TaskReporter } from './ports';
 
 type EventOf<K extends keyof StageHandlers> = Parameters<StageHandlers[K]>[0];
 

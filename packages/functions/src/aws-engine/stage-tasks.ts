@@ -6,9 +6,9 @@ import {
   DynamoReviewStore,
   documentClient,
 } from '@stagehooks/core/dynamodb';
-import { type EventPublisher, engineError, StageTasks } from '@stagehooks/core/engine';
+import { engineError, StageTasks } from '@stagehooks/core/engine';
 import { StagehooksError } from '@stagehooks/core/errors';
-import type { ScriptRunner, WebhookSender } from '@stagehooks/core/executors';
+import type { EventPublisher, ScriptRunner, WebhookSender } from '@stagehooks/core/ports';
 import type { FunctionsConfig } from '../config';
 
 export interface AwsStageTaskParts {

@@ -5,7 +5,7 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { EventPublisher } from '@stagehooks/core/engine';
+import type { EventPublisher } from '@stagehooks/core/ports';
 import { EventPublishError, type FailedEventEntry } from '../errors';
 
 export interface EventBridgeEventPublisherOptions {

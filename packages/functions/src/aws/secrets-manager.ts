@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretResolver } from '@stagehooks/core/executors';
+import type { SecretResolver } from '@stagehooks/core/ports';
 import { SecretUnavailableError } from '../errors';
 
 export interface SecretsManagerSecretResolverOptions {

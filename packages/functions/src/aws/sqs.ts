@@ -4,8 +4,8 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { QueuedJob, ScriptJobQueue } from '@stagehooks/core/ports';
 import { ScriptQueueError } from '../errors';
-import type { QueuedJob, ScriptJobQueue } from '../script-runner/ports';
 
 /** The pool runner's job queue: the messages RunScriptInPool sends (`{ taskToken, job }`). */
 export class SqsScriptJobQueue implements ScriptJobQueue {

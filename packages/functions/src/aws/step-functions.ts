@@ -8,7 +8,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ValidationError } from '@stagehooks/core/errors';
-import type { TaskReport, TaskReporter } from '../aws-engine/ports';
+import type { TaskReport, TaskReporter } from '@stagehooks/core/ports';
 import { TaskReportError } from '../errors';
 
 /** The task stopped waiting: it timed out, was completed already, or its execution ended. */

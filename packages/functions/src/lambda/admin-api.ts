@@ -15,8 +15,8 @@ import {
   documentClient,
 } from '@stagehooks/core/dynamodb';
 import { engineError } from '@stagehooks/core/engine';
-import type { ScriptRunner } from '@stagehooks/core/executors';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import type { ScriptRunner } from '@stagehooks/core/ports';
 import { z } from 'zod';
 import { createAdminApi } from '../api';
 import { SecretsManagerSecretResolver, StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';

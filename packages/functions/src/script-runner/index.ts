@@ -10,5 +10,4 @@ export {
   untilAborted,
 } from './job';
 export { ScriptJobPool, type ScriptJobPoolOptions } from './pool';
-export type { QueuedJob, ScriptJobQueue } from './ports';
 export { runTaskJob, type TaskModeJob } from './task-mode';

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { safeParseFields } from '@stagehooks/core/domain';
 import { type Attempt, HookTaskArgs, RunHookArgs, type RunState } from '@stagehooks/core/engine';
+import type { TaskReport, TaskReporter } from '@stagehooks/core/ports';
 import { z } from 'zod';
 import { fitAttempt } from '../aws-engine/attempt-size';
-import type { TaskReport, TaskReporter } from '../aws-engine/ports';
 import { errorFields, type Logger } from '../log';
 
 /** What RunScriptInPool puts on the queue. */

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { safeParseFields } from '@stagehooks/core/domain';
+import type { QueuedJob, ScriptJobQueue } from '@stagehooks/core/ports';
 import { errorFields } from '../log';
 import { executeJob, graceAfter, type ScriptJobDeps, ScriptJobMessage, untilAborted } from './job';
-import type { QueuedJob, ScriptJobQueue } from './ports';
 
 export interface ScriptJobPoolOptions {
   queue: ScriptJobQueue;

@@ -1,6 +1,6 @@
 import { type Hook, HookCreate, HookReplace, safeParseFields } from '@stagehooks/core/domain';
 import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
-import type { HookRegistry } from '@stagehooks/core/registry';
+import type { HookRegistry } from '@stagehooks/core/ports';
 
 /** A declarative registry file: `{ "hooks": [ ... ] }` or a bare array, each entry a hook as POST /hooks takes it. */
 export function parseHooksFile(content: string, source = 'hooks file'): HookCreate[] {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { SecretResolver } from '@stagehooks/core/executors';
+import type { SecretResolver } from '@stagehooks/core/ports';
 
 /**
  * Local secrets for webhook auth: `STAGEHOOKS_SECRET_<REF>` in the environment (the ref upper-cased,

@@ -14,7 +14,6 @@ import {
 import {
   type DefinitionPlaceholder,
   definitionPlaceholders,
-  type EventPublisher,
   StageTasks,
   stageStateMachineDefinition,
   substitutePlaceholders,
@@ -29,7 +28,7 @@ import {
   resolveScriptSandbox,
 } from '@stagehooks/core/executors/script';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
-import type { ExecutionLogStore } from '@stagehooks/core/logs';
+import type { EventPublisher, ExecutionLogStore } from '@stagehooks/core/ports';
 import { createAdminApi } from '@stagehooks/functions/api';
 import { StepFunctionsExecutions, StepFunctionsTaskReporter } from '@stagehooks/functions/aws';
 import { createStageHandlers } from '@stagehooks/functions/stage';

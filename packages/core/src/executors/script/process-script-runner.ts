@@ -5,6 +5,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import type { HookRunResult } from '../../domain';
 import {
   CAPTURE_LIMIT_BYTES,
   type HookInput,
@@ -13,7 +14,7 @@ import {
   parseOrThrow,
 } from '../../domain';
 import { StagehooksError } from '../../errors';
-import type { HookRunResult, ScriptHook, ScriptRunner } from '../index';
+import type { ScriptHook, ScriptRunner } from '../../ports';
 import {
   type FinishedProcess,
   inProcessLauncher,

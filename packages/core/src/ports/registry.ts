@@ -1,16 +1,5 @@
 import type { Hook, HookAuditEntry, HookCreate, HookPoint, HookReplace, Scope, ScopeType } from '../domain';
-
-export interface Page<T> {
-  items: T[];
-  /** Opaque; pass back as `cursor` for the next page. Absent on the last page. */
-  nextCursor?: string;
-}
-
-export interface PageRequest {
-  cursor?: string | undefined;
-  /** 1-100; default 50. */
-  limit?: number | undefined;
-}
+import type { Page, PageRequest } from './pages';
 
 export interface HookListFilter {
   scopeType?: ScopeType | undefined;
@@ -46,6 +35,3 @@ export interface HookRegistry {
   signingSecret(id: string): Promise<string | undefined>;
   auditTrail(hookId: string, page?: PageRequest): Promise<Page<HookAuditEntry>>;
 }
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;

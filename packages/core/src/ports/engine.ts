@@ -1,6 +1,6 @@
 import type { HookPoint, Review, ReviewAuditEntry, ReviewDecision, ReviewStatus } from '../domain';
 import type { FieldIssue } from '../errors';
-import type { Page, PageRequest } from '../registry';
+import type { Page, PageRequest } from './pages';
 
 /** Idempotency on the EventBridge event id, and a record of events that were refused. */
 export interface StageClaim {

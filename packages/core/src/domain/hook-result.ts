@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/** What running a hook once produced, before the engine applies the failure mode. */
+export const HookRunResult = z.object({
+  status: z.enum(['passed', 'failed', 'timed_out', 'error']),
+  exitCode: z.int().nullable(),
+  stdout: z.string().nullable(),
+  stderr: z.string().nullable(),
+  responseStatus: z.int().nullable(),
+  responseBody: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  /** From a script's last-line `{ "status", "message", "data" }` or a webhook's JSON body. */
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+  /** True when captured output was cut at the capture limit. */
+  truncated: z.boolean(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number().min(0),
+});
+export type HookRunResult = z.output<typeof HookRunResult>;
