@@ -1,4 +1,5 @@
 export * from './audit';
+export * from './effective-hook';
 export * from './event-envelope';
 export * from './exact-shape';
 export * from './execution-log';

@@ -51,7 +51,14 @@ export const HookName = z
 
 export const Timestamp = z.iso.datetime({ offset: true });
 
-/** A scope in the inheritance chain: studio (no id), a project, or a scene type. */
+/**
+ * The scope a record names (a planned hook's source, what an effective hook overrides): the shape every
+ * such field has. A plain object, so the run state that carries it stays quick to check (`exactShape`).
+ */
+export const ScopeRef = z.object({ scopeType: ScopeType, scopeId: z.string().nullable() });
+export type ScopeRef = z.output<typeof ScopeRef>;
+
+/** A scope in the inheritance chain, as the registry is asked about it: the id is there exactly when the type needs one. */
 export const Scope = z.discriminatedUnion('scopeType', [
   z.strictObject({ scopeType: z.literal('studio'), scopeId: z.null() }),
   z.strictObject({ scopeType: z.literal('project'), scopeId: ScopeId }),

@@ -1,4 +1,4 @@
-import { Hook, HookAuditEntry, type Scope } from '../domain';
+import { Hook, HookAuditEntry, type Scope, type ScopeRef } from '../domain';
 import { fromItem, withJsonText } from './items';
 import { keys } from './keys';
 
@@ -7,8 +7,7 @@ const HOOK_JSON_FIELDS = ['config'];
 /** An audit entry holds whole hooks. */
 const AUDIT_JSON_FIELDS = ['before', 'after'];
 
-export const scopeOf = (hook: { scopeType: Hook['scopeType']; scopeId: string | null }) =>
-  ({ scopeType: hook.scopeType, scopeId: hook.scopeId }) as Scope;
+export const scopeOf = (hook: ScopeRef) => ({ scopeType: hook.scopeType, scopeId: hook.scopeId }) as Scope;
 
 export function hookKey(hook: Hook) {
   return { pk: keys.hook.pk(scopeOf(hook)), sk: keys.hook.sk(hook.hookPoint, hook.name) };

@@ -15,6 +15,7 @@ import {
   type HookReplace,
   lockFieldsAfter,
   type Scope,
+  type ScopeRef,
 } from '../domain';
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
 import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../ports';
@@ -114,7 +115,7 @@ export class DynamoHookRegistry implements HookRegistry {
     for (let attempt = 0; attempt < 2; attempt++) {
       const ref = await this.getItem(keys.hookRef.pk(id), keys.hookRef.sk, 'get hook');
       if (!ref) return undefined;
-      const scope = scopeOf(ref as { scopeType: Hook['scopeType']; scopeId: string | null });
+      const scope = scopeOf(ref as ScopeRef);
       const item = await this.getItem(
         keys.hook.pk(scope),
         keys.hook.sk(ref.hookPoint as HookPoint, String(ref.name)),

@@ -17,7 +17,7 @@ import {
   Outcome,
   ReviewDecision,
   ScopeId,
-  ScopeType,
+  ScopeRef,
   StageVerdict,
 } from '../domain';
 
@@ -43,7 +43,7 @@ export const PlannedHook = z.object({
   failureMode: FailureMode,
   /** Scripts only; null for webhooks. */
   isolation: z.enum(['pool', 'task']).nullable(),
-  source: z.object({ scopeType: ScopeType, scopeId: z.string().nullable() }),
+  source: ScopeRef,
 });
 export type PlannedHook = z.output<typeof PlannedHook>;
 

@@ -1,30 +1,14 @@
-import { type Hook, type HookPoint, type Scope, type ScopeType, scopeTypes } from '../domain';
+import {
+  type EffectiveHook,
+  type Hook,
+  type HookPoint,
+  type OverriddenHook,
+  type RefusedOverride,
+  type Scope,
+  type ScopeRef,
+  scopeTypes,
+} from '../domain';
 import type { HookRegistry } from '../ports';
-
-export interface ScopeRef {
-  scopeType: ScopeType;
-  scopeId: string | null;
-}
-
-export interface EffectiveHook {
-  hook: Hook;
-  source: ScopeRef;
-  /** True when the hook is defined above the scope asked about. */
-  inherited: boolean;
-  /** Same-name hooks at broader scopes that this one replaces, nearest first; `locked` ones only by an admin's lockOverride. */
-  overrides: Array<ScopeRef & { hookId: string; locked: boolean }>;
-  /** Same-name hooks at narrower scopes that would override (or, disabled, mask) this one but may not. */
-  refused: RefusedOverride[];
-}
-
-/** A narrower hook kept out of the effective set because a broader one of its name is locked. */
-export interface RefusedOverride extends ScopeRef {
-  hookId: string;
-  enabled: boolean;
-  /** The locked hook it would have overridden or masked: the nearest locked one above it. */
-  lockedHookId: string;
-  reason: string;
-}
 
 export interface ResolveRequest {
   hookPoint: HookPoint;
@@ -55,7 +39,7 @@ export function mergeLevels(levels: Array<{ scope: Scope; hooks: Hook[] }>): Eff
     {
       winner: Hook;
       source: Scope;
-      overridden: EffectiveHook['overrides'];
+      overridden: OverriddenHook[];
       /** The nearest locked hook among the winner and what it overrode. */
       lock: Hook | undefined;
       refused: RefusedOverride[];

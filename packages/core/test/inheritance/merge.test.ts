@@ -1,4 +1,4 @@
-import type { Hook, Scope } from '@stagehooks/core/domain';
+import { EffectiveHook, type Hook, type Scope } from '@stagehooks/core/domain';
 import { mergeLevels, scopeChain } from '@stagehooks/core/inheritance';
 import { describe, expect, it } from 'vitest';
 
@@ -140,6 +140,25 @@ describe('mergeLevels with locked hooks', () => {
         ],
       },
     ]);
+  });
+
+  it('answers exactly the EffectiveHook shape the admin API documents', () => {
+    // Prepare: an override and a refusal, so every field holds something
+    const s = gate();
+    const p = hook(project, 'content_policy', { lockOverride: true });
+    const t = hook(sceneType, 'content_policy');
+
+    // Act
+    const effective = mergeLevels([
+      { scope: studio, hooks: [s] },
+      { scope: project, hooks: [p] },
+      { scope: sceneType, hooks: [t] },
+    ]);
+
+    // Assess: parsing keeps every key and adds none
+    expect(effective[0]?.overrides).toHaveLength(1);
+    expect(effective[0]?.refused).toHaveLength(1);
+    expect(EffectiveHook.array().parse(effective)).toEqual(effective);
   });
 
   it('refuses an enabled override too, at every lower level', () => {

@@ -1,14 +1,7 @@
-import {
-  type Hook,
-  type HookCreate,
-  type HookReplace,
-  lockFieldsAfter,
-  ScopeType,
-} from '@stagehooks/core/domain';
+import { type Hook, type HookCreate, type HookReplace, lockFieldsAfter } from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
 import { lockedAbove, scopeLabel } from '@stagehooks/core/inheritance';
 import type { HookRegistry } from '@stagehooks/core/ports';
-import { z } from 'zod';
 import type { Identity } from './auth';
 import { HttpProblem } from './problem';
 
@@ -19,17 +12,6 @@ const lockedHookOf = (hook: Hook) => ({
   scopeType: hook.scopeType,
   scopeId: hook.scopeId,
 });
-
-export const RefusedOverride = z
-  .object({
-    scopeType: ScopeType,
-    scopeId: z.string().nullable(),
-    hookId: z.string(),
-    enabled: z.boolean(),
-    lockedHookId: z.string(),
-    reason: z.string(),
-  })
-  .describe('a narrower hook of the same name kept out because this one (or one above) is locked');
 
 /** A locked gate's review is an admin's too: deciding it lets the stage past the gate or not. */
 export function authorizeLockedReview(identity: Identity, gate: Hook | undefined) {

@@ -1,4 +1,5 @@
 import {
+  EffectiveHook,
   ExecutionLog,
   ExecutionStatus,
   Hook,
@@ -31,7 +32,7 @@ import type {
 import { z } from 'zod';
 import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
 import { type Access, authorize, type Identity } from './auth';
-import { authorizeLockedChange, authorizeLockedReview, authorizeLocks, RefusedOverride } from './locks';
+import { authorizeLockedChange, authorizeLockedReview, authorizeLocks } from './locks';
 import { HttpProblem } from './problem';
 
 export interface AdminApiDeps {
@@ -74,21 +75,6 @@ const pageOf = <S extends z.ZodType>(item: S) =>
     items: z.array(item),
     nextCursor: z.string().optional().describe('pass as `cursor` for the next page'),
   });
-
-const EffectiveHook = z.object({
-  hook: Hook,
-  source: z.object({ scopeType: ScopeType, scopeId: z.string().nullable() }),
-  inherited: z.boolean(),
-  overrides: z.array(
-    z.object({
-      scopeType: ScopeType,
-      scopeId: z.string().nullable(),
-      hookId: z.string(),
-      locked: z.boolean(),
-    }),
-  ),
-  refused: z.array(RefusedOverride),
-});
 
 const TestRequest = z
   .strictObject({
