@@ -8,7 +8,7 @@
  */
 
 import { hookPoints } from '../domain';
-import { initialRun } from './contracts';
+import { initialRun, RunState } from './contracts';
 
 /** Every placeholder the definition uses; the infrastructure must supply each. */
 export const definitionPlaceholders = [
@@ -125,6 +125,18 @@ const storeRetry = {
 
 /** Whatever a step could not get past ends the stage blocked, with a verdict: the pipeline never waits forever. */
 const toStageFailed = { ErrorEquals: ['States.ALL'], ResultPath: '$.stageError', Next: 'StageFailed' };
+
+/**
+ * A Pass state's Parameters for the run state with `fields` set and every other RunState key copied
+ * from `$.run`: derived from the schema, so a key added to RunState is never dropped on the way.
+ */
+function runWith(fields: Partial<RunState>) {
+  return Object.fromEntries(
+    RunState.keyof().options.map((key) =>
+      Object.hasOwn(fields, key) ? [key, fields[key]] : [`${key}.$`, `$.run.${key}`],
+    ),
+  );
+}
 
 function lambdaTask(functionArn: DefinitionPlaceholder, fields: Record<string, unknown>) {
   return {
@@ -407,18 +419,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Type: 'Pass',
         Comment:
           'A step failed for good (see $.stageError): the stage ends blocked, with its results so far and its logs written',
-        Parameters: {
-          'plan.$': '$.run.plan',
-          'index.$': '$.run.index',
-          current: null,
-          'results.$': '$.run.results',
-          verdict: 'blocked',
-          blocked: true,
-          'review.$': '$.run.review',
-          'last.$': '$.run.last',
-          'pending.$': '$.run.pending',
-          'logsError.$': '$.run.logsError',
-        },
+        Parameters: runWith({ current: null, verdict: 'blocked', blocked: true }),
         ResultPath: '$.run',
         Next: s.writeExecutionLogs,
       },

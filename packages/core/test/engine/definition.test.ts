@@ -1,5 +1,7 @@
 import {
   definitionPlaceholders,
+  initialRun,
+  RunState,
   stageStateMachineDefinition,
   stateNames,
   substitutePlaceholders,
@@ -139,6 +141,47 @@ describe('failure paths', () => {
       ResultPath: '$.run.logsError',
       Next: stateNames.emitVerdict,
     });
+  });
+
+  it('ends a failed stage blocked and keeps every other RunState field as it was', () => {
+    // Prepare: a run with a value of its own in every field
+    const run: RunState = {
+      ...initialRun(),
+      plan: { hooks: [], count: 3 },
+      index: 2,
+      current: {
+        id: 'h2',
+        name: 'b',
+        type: 'webhook',
+        revision: 1,
+        failureMode: 'block',
+        isolation: null,
+        source: { scopeType: 'studio', scopeId: null },
+      },
+      results: [
+        { hookId: 'h1', name: 'a', status: 'passed', outcome: 'continued', durationMs: 4, logId: 'l1' },
+      ],
+      verdict: 'warned',
+      review: { reviewId: 'r1', decision: 'approve', by: 'alice', comment: null },
+      last: { logId: 'l1', hookId: 'h1', name: 'a', errorMessage: null },
+      logsError: { message: 'not written', failure: { Error: 'StoreUnavailableError' } },
+    };
+    const parameters = (
+      Object.fromEntries(states()) as Record<string, State & { Parameters: Record<string, unknown> }>
+    )[stateNames.stageFailed]?.Parameters;
+
+    // Act: what the Pass state makes of `$.run` (it reads only `$.run.<key>` paths)
+    const output = Object.fromEntries(
+      Object.entries(parameters ?? {}).map(([key, value]) =>
+        key.endsWith('.$')
+          ? [key.slice(0, -2), run[String(value).replace('$.run.', '') as keyof RunState]]
+          : [key, value],
+      ),
+    );
+
+    // Assess: every key of the schema, a new one too, is set or copied
+    expect(Object.keys(output).sort()).toEqual([...RunState.keyof().options].sort());
+    expect(RunState.parse(output)).toEqual({ ...run, current: null, verdict: 'blocked', blocked: true });
   });
 
   it('rejects a review only on a deliberate Review.Rejected, and retries its own faults', () => {
