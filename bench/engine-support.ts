@@ -6,7 +6,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type ExecutionLogDraft, type Hook, StageEventDetail } from '@stagehooks/core/domain';
+import {
+  type ExecutionLogDraft,
+  type Hook,
+  StageEventDetail,
+  stageCompletedDetailType,
+  stagehooksBusName,
+  stagehooksEventSource,
+} from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -242,9 +249,9 @@ export class DirectStage {
     await this.logs.appendAll(drafts);
     const put = await this.deps.bus.putEvents([
       {
-        Source: 'stagehooks',
-        DetailType: 'Stage Hooks Completed',
-        EventBusName: 'stagehooks',
+        Source: stagehooksEventSource,
+        DetailType: stageCompletedDetailType,
+        EventBusName: stagehooksBusName,
         Detail: JSON.stringify({
           jobId: stage.jobId,
           hookPoint: stage.hookPoint,

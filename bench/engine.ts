@@ -18,7 +18,18 @@ import { createHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { type Hook, HookCreate, type HookCreateInput, type HookInput } from '@stagehooks/core/domain';
+import {
+  type EventBridgeEvent,
+  type Hook,
+  HookCreate,
+  type HookCreateInput,
+  type HookInput,
+  stageCompletedDetailType,
+  stageEventSource,
+  stagehooksBusName,
+  stagehooksEventSource,
+  stageReachedDetailType,
+} from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { executionLogDraft, type StageResult } from '@stagehooks/core/engine';
 import {
@@ -29,7 +40,6 @@ import {
 } from '@stagehooks/core/executors/script';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import { loadLocalConfig } from '@stagehooks/local/config';
-import type { EventEnvelope } from '@stagehooks/local/event-bus';
 import { LocalSecretResolver } from '@stagehooks/local/secrets';
 import { type LocalStack, localDynamoClient, startLocalStack } from '@stagehooks/local/stack';
 import { freePort } from '../test/support/free-port';
@@ -116,8 +126,8 @@ class EngineDriver {
       region: 'us-east-1',
       credentials: stack.awsCredentials,
     });
-    stack.bus.subscribe((event: EventEnvelope) => {
-      if (event.source !== 'stagehooks' || event['detail-type'] !== 'Stage Hooks Completed') return;
+    stack.bus.subscribe((event: EventBridgeEvent) => {
+      if (event.source !== stagehooksEventSource || event['detail-type'] !== stageCompletedDetailType) return;
       const detail = event.detail as { jobId: string; executionId: string; results: StageResult[] };
       const waiter = this.waiters.get(detail.jobId);
       if (!waiter) return;
@@ -144,9 +154,9 @@ class EngineDriver {
         new PutEventsCommand({
           Entries: [
             {
-              Source: 'studio.pipeline',
-              DetailType: 'Stage Reached',
-              EventBusName: 'stagehooks',
+              Source: stageEventSource,
+              DetailType: stageReachedDetailType,
+              EventBusName: stagehooksBusName,
               Detail: JSON.stringify(detail),
             },
           ],

@@ -1,26 +1,22 @@
 import { createServer, type Server } from 'node:http';
-
-export interface ReceivedEvent {
-  id: string;
-  source: string;
-  'detail-type': string;
-  detail: Record<string, unknown>;
-}
+import { EventBridgeEvent, stageCompletedDetailType } from '@stagehooks/core/domain';
 
 /**
  * A real HTTP endpoint for STAGEHOOKS_EVENT_TARGET_URL: collects the events the stack forwards and
  * lets a test wait for one.
  */
 export async function startEventReceiver() {
-  const events: ReceivedEvent[] = [];
-  const waiters: Array<{ match: (e: ReceivedEvent) => boolean; resolve: (e: ReceivedEvent) => void }> = [];
+  const events: EventBridgeEvent[] = [];
+  const waiters: Array<{ match: (e: EventBridgeEvent) => boolean; resolve: (e: EventBridgeEvent) => void }> =
+    [];
   const server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => {
       body += chunk.toString();
     });
     request.on('end', () => {
-      const event = JSON.parse(body) as ReceivedEvent;
+      // Parsed, not cast: a forwarded event that is not a whole EventBridge event fails the test.
+      const event = EventBridgeEvent.parse(JSON.parse(body));
       events.push(event);
       for (const waiter of [...waiters]) {
         if (waiter.match(event)) {
@@ -37,7 +33,7 @@ export async function startEventReceiver() {
     url: `http://127.0.0.1:${port}/events`,
     events,
     /** The first event (already received or still to come) that matches. */
-    waitFor(match: (e: ReceivedEvent) => boolean, timeoutMs = 20_000): Promise<ReceivedEvent> {
+    waitFor(match: (e: EventBridgeEvent) => boolean, timeoutMs = 20_000): Promise<EventBridgeEvent> {
       const seen = events.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
@@ -54,7 +50,7 @@ export async function startEventReceiver() {
     verdict(jobId: string, hookPoint: string, timeoutMs?: number) {
       return this.waitFor(
         (e) =>
-          e['detail-type'] === 'Stage Hooks Completed' &&
+          e['detail-type'] === stageCompletedDetailType &&
           e.detail.jobId === jobId &&
           e.detail.hookPoint === hookPoint,
         timeoutMs,

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { HookCreate, type HookCreateInput } from '@stagehooks/core/domain';
+import {
+  HookCreate,
+  type HookCreateInput,
+  stageEventSource,
+  stagehooksBusName,
+  stageReachedDetailType,
+} from '@stagehooks/core/domain';
 import { loadLocalConfig } from '@stagehooks/local/config';
 import { type LocalStack, type LocalStackChecks, startLocalStack } from '@stagehooks/local/stack';
 import { startEventReceiver } from './event-receiver';
@@ -56,9 +62,9 @@ export async function startTestStack(
         new PutEventsCommand({
           Entries: [
             {
-              Source: 'studio.pipeline',
-              DetailType: 'Stage Reached',
-              EventBusName: 'stagehooks',
+              Source: stageEventSource,
+              DetailType: stageReachedDetailType,
+              EventBusName: stagehooksBusName,
               Detail: JSON.stringify(detail),
             },
           ],

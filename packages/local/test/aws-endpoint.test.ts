@@ -21,6 +21,7 @@ import {
 import { fromIni } from '@aws-sdk/credential-providers';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { EventBridgeEvent } from '@stagehooks/core/domain';
 import {
   type AwsKeyPair,
   createAwsEndpoint,
@@ -28,7 +29,7 @@ import {
   listen,
   loadAwsCredentials,
 } from '@stagehooks/local/aws-endpoint';
-import { type EventEnvelope, LocalEventBus } from '@stagehooks/local/event-bus';
+import { LocalEventBus } from '@stagehooks/local/event-bus';
 import { LocalStepFunctions } from '@stagehooks/local/step-functions';
 import { freePort } from '@test/free-port';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -292,7 +293,7 @@ describe('the endpoint itself', () => {
 describe('EventBridge PutEvents through the real SDK client', () => {
   it('delivers well-formed events to matching rules and reports bad entries per entry', async () => {
     // Prepare
-    const delivered: EventEnvelope[] = [];
+    const delivered: EventBridgeEvent[] = [];
     bus.addRule({
       name: 'orders',
       pattern: { source: ['shop'], detail: { total: [{ numeric: ['>', 10] }] } },
@@ -325,6 +326,8 @@ describe('EventBridge PutEvents through the real SDK client', () => {
       'detail-type': 'Order',
       id: result.Entries?.[0]?.EventId,
     });
+    // Every field EventBridge sets, and nothing else: the one envelope schema in core.
+    expect(EventBridgeEvent.parse(delivered[0])).toEqual(delivered[0]);
   });
 });
 
@@ -333,8 +336,8 @@ const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(
 
 describe('PutEvents takes each entry or none of it', () => {
   /** Events from `source` as a rule's target sees them; the target serializes them, as the stack's does. */
-  const deliveredFrom = (source: string, target?: (event: EventEnvelope) => void) => {
-    const delivered: EventEnvelope[] = [];
+  const deliveredFrom = (source: string, target?: (event: EventBridgeEvent) => void) => {
+    const delivered: EventBridgeEvent[] = [];
     bus.addRule({
       name: source,
       pattern: { source: [source] },

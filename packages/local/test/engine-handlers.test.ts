@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { EventEnvelope } from '@stagehooks/core/domain';
+import { type EventBridgeEvent, stageCompletedDetailType, stagehooksBusName } from '@stagehooks/core/domain';
 import {
   definitionPlaceholders,
   type StageTaskDeps,
@@ -68,9 +68,9 @@ describe('the stage machine on the local emulator', () => {
   /** The real definition and handlers; the claim store and the rejection record fail with a fault no retry clears. */
   function brokenClaims() {
     const bus = new LocalEventBus();
-    const verdicts: EventEnvelope[] = [];
+    const verdicts: EventBridgeEvent[] = [];
     bus.subscribe((event) => {
-      if (event['detail-type'] === 'Stage Hooks Completed') verdicts.push(event);
+      if (event['detail-type'] === stageCompletedDetailType) verdicts.push(event);
     });
     const resolve = vi.fn();
     const gone = async () => {
@@ -86,7 +86,9 @@ describe('the stage machine on the local emulator', () => {
       Object.fromEntries(
         definitionPlaceholders.map((name) => [
           name,
-          name === 'EventBusName' ? 'stagehooks' : `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+          name === 'EventBusName'
+            ? stagehooksBusName
+            : `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
         ]),
       ) as never,
     );

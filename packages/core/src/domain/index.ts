@@ -1,6 +1,7 @@
 export * from './audit';
 export * from './effective-hook';
 export * from './event-envelope';
+export * from './events';
 export * from './exact-shape';
 export * from './execution-log';
 export * from './hook';

@@ -190,7 +190,7 @@ export const ApplyReviewDecisionArgs = z.object({
 });
 
 /** The detail of "Stage Hooks Completed". */
-export const StageVerdictDetail = z.strictObject({
+export const StageCompletedDetail = z.strictObject({
   jobId: JobId,
   hookPoint: HookPoint,
   verdict: StageVerdict,
@@ -202,4 +202,4 @@ export const StageVerdictDetail = z.strictObject({
   /** Set when the local stack stopped mid-stage and the stage was ended on restart. */
   interrupted: z.boolean().optional(),
 });
-export type StageVerdictDetail = z.output<typeof StageVerdictDetail>;
+export type StageCompletedDetail = z.output<typeof StageCompletedDetail>;

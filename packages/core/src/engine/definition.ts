@@ -7,7 +7,7 @@
  * stop later ones in the local emulator, while this loop stops the same way on both engines.
  */
 
-import { hookPoints } from '../domain';
+import { hookPoints, stageCompletedDetailType, stagehooksEventSource } from '../domain';
 import { initialRun, RunState } from './contracts';
 
 /** Every placeholder the definition uses; the infrastructure must supply each. */
@@ -432,8 +432,8 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
           Entries: [
             {
               EventBusName: placeholder('EventBusName'),
-              Source: 'stagehooks',
-              DetailType: 'Stage Hooks Completed',
+              Source: stagehooksEventSource,
+              DetailType: stageCompletedDetailType,
               Detail: {
                 'jobId.$': '$.stage.jobId',
                 'hookPoint.$': '$.stage.hookPoint',

@@ -7,6 +7,8 @@ import {
   type Outcome,
   StageEventDetail,
   safeParseFields,
+  stageBlockedDetailType,
+  stageCompletedDetailType,
 } from '../domain';
 import { StoreError } from '../errors';
 import { CachedResolver } from '../inheritance';
@@ -33,8 +35,8 @@ import {
   RunState,
   type RunStepArgs,
   Stage,
+  type StageCompletedDetail,
   type StagePlan,
-  type StageVerdictDetail,
 } from './contracts';
 import { executionLogDraft, failureMessage, hookInputFor } from './log-draft';
 
@@ -191,7 +193,7 @@ export class StageTasks {
     });
     await this.deps.events.publish([
       {
-        detailType: 'Stage Hooks Blocked',
+        detailType: stageBlockedDetailType,
         detail: {
           jobId: stage.jobId,
           hookPoint: stage.hookPoint,
@@ -308,7 +310,7 @@ export class StageTasks {
     stateData: unknown,
     executionId: string,
     reason: string,
-  ): Promise<StageVerdictDetail | undefined> {
+  ): Promise<StageCompletedDetail | undefined> {
     const data = (typeof stateData === 'object' && stateData !== null ? stateData : {}) as Record<
       string,
       unknown
@@ -330,7 +332,7 @@ export class StageTasks {
       );
     }
     run = await this.skipRemaining({ ...args, run }, true);
-    const detail: StageVerdictDetail = {
+    const detail: StageCompletedDetail = {
       jobId: stage.data.jobId,
       hookPoint: stage.data.hookPoint,
       verdict: 'blocked',
@@ -340,7 +342,7 @@ export class StageTasks {
       logsError: null,
       interrupted: true,
     };
-    await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
+    await this.deps.events.publish([{ detailType: stageCompletedDetailType, detail }]);
     return detail;
   }
 
@@ -351,10 +353,10 @@ export class StageTasks {
   private async concludeUnclaimed(
     data: Record<string, unknown>,
     executionId: string,
-  ): Promise<StageVerdictDetail | undefined> {
+  ): Promise<StageCompletedDetail | undefined> {
     const named = StageName.safeParse(data.stage ?? (data.detail as unknown));
     if (!named.success) return undefined;
-    const detail: StageVerdictDetail = {
+    const detail: StageCompletedDetail = {
       ...named.data,
       verdict: 'blocked',
       executionId,
@@ -363,7 +365,7 @@ export class StageTasks {
       logsError: null,
       interrupted: true,
     };
-    await this.deps.events.publish([{ detailType: 'Stage Hooks Completed', detail }]);
+    await this.deps.events.publish([{ detailType: stageCompletedDetailType, detail }]);
     return detail;
   }
 

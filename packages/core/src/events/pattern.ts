@@ -1,3 +1,9 @@
+import {
+  stageEventSource,
+  stagehooksDetailTypes,
+  stagehooksEventSource,
+  stageReachedDetailType,
+} from '../domain';
 import { type FieldIssue, ValidationError } from '../errors';
 
 /*
@@ -51,21 +57,16 @@ export interface EventPattern {
     | readonly EventPattern[];
 }
 
-export const stageEventSource = 'studio.pipeline';
-export const stageReachedDetailType = 'Stage Reached';
-export const verdictEventSource = 'stagehooks';
-export const verdictDetailTypes = ['Stage Hooks Completed', 'Stage Hooks Blocked'] as const;
-
 /** The rule that starts the stage state machine: the pipeline's "Stage Reached" events. */
 export const stageReachedPattern = {
   source: [stageEventSource],
   'detail-type': [stageReachedDetailType],
 } as const satisfies EventPattern;
 
-/** Verdict and block events stagehooks puts on the bus, for rules that forward them to a studio's systems. */
-export const verdictEventPattern = {
-  source: [verdictEventSource],
-  'detail-type': verdictDetailTypes,
+/** Completion and block events stagehooks puts on the bus, for rules that forward them to a studio's systems. */
+export const stagehooksEventPattern = {
+  source: [stagehooksEventSource],
+  'detail-type': stagehooksDetailTypes,
 } as const satisfies EventPattern;
 
 /** Checks `input` against EventBridge's pattern grammar; throws a ValidationError naming every bad part. */

@@ -1,4 +1,11 @@
-import type { HookPoint, Review, ReviewAuditEntry, ReviewDecision, ReviewStatus } from '../domain';
+import type {
+  HookPoint,
+  Review,
+  ReviewAuditEntry,
+  ReviewDecision,
+  ReviewStatus,
+  StagehooksDetailType,
+} from '../domain';
 import type { FieldIssue } from '../errors';
 import type { Page, PageRequest } from './pages';
 
@@ -37,9 +44,13 @@ export interface ReviewStore {
   auditTrail(reviewId: string): Promise<ReviewAuditEntry[]>;
 }
 
-/** Puts stagehooks' own events (verdicts, blocks) on the bus. */
+/** One of stagehooks' own events (a completion, a block); its source is always stagehooks'. */
+export interface StagehooksEvent {
+  detailType: StagehooksDetailType;
+  detail: object;
+}
+
+/** Puts stagehooks' own events (completions, blocks) on the bus. */
 export interface EventPublisher {
-  publish(
-    events: Array<{ detailType: 'Stage Hooks Completed' | 'Stage Hooks Blocked'; detail: object }>,
-  ): Promise<void>;
+  publish(events: StagehooksEvent[]): Promise<void>;
 }

@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
 import {
   compilePattern,
   type EventPattern,
   matchesPattern,
+  stagehooksEventPattern,
   stageReachedPattern,
   validatePattern,
-  verdictEventPattern,
 } from '@stagehooks/core/events';
+import { stageReachedEvent } from '@test/events';
 import { describe, expect, it } from 'vitest';
 
 const event = {
@@ -782,14 +782,12 @@ describe('validatePattern', () => {
 
   it('accepts the rule patterns stagehooks ships', () => {
     expect(() => validatePattern(stageReachedPattern)).not.toThrow();
-    expect(() => validatePattern(verdictEventPattern)).not.toThrow();
+    expect(() => validatePattern(stagehooksEventPattern)).not.toThrow();
   });
 });
 
 describe('stagehooks rule patterns', () => {
-  const stageReached: Record<string, unknown> = JSON.parse(
-    readFileSync(new URL('../../../../test/events/stage-reached.json', import.meta.url), 'utf8'),
-  );
+  const stageReached = stageReachedEvent();
 
   it('stageReachedPattern matches the pipeline fixture', () => {
     expect(matchesPattern(stageReachedPattern, stageReached)).toBe(true);
@@ -803,7 +801,7 @@ describe('stagehooks rule patterns', () => {
     expect(matchesPattern(stageReachedPattern, { ...stageReached, ...change })).toBe(false);
   });
 
-  it('verdictEventPattern matches both verdict events and nothing from the pipeline', () => {
+  it('stagehooksEventPattern matches the completion and block events and nothing from the pipeline', () => {
     // Prepare
     const completed = { ...stageReached, source: 'stagehooks', 'detail-type': 'Stage Hooks Completed' };
     const blocked = { ...completed, 'detail-type': 'Stage Hooks Blocked' };
@@ -811,7 +809,7 @@ describe('stagehooks rule patterns', () => {
 
     // Act
     const results = [completed, blocked, otherFromStagehooks, stageReached].map((e) =>
-      matchesPattern(verdictEventPattern, e),
+      matchesPattern(stagehooksEventPattern, e),
     );
 
     // Assess

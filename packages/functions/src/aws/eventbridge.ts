@@ -5,7 +5,8 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import type { EventPublisher } from '@stagehooks/core/ports';
+import { stagehooksEventSource } from '@stagehooks/core/domain';
+import type { EventPublisher, StagehooksEvent } from '@stagehooks/core/ports';
 import { EventPublishError, type FailedEventEntry } from '../errors';
 
 export interface EventBridgeEventPublisherOptions {
@@ -36,13 +37,11 @@ export class EventBridgeEventPublisher implements EventPublisher {
     this.retryDelayMs = options.retryDelayMs ?? 100;
   }
 
-  async publish(
-    events: Array<{ detailType: 'Stage Hooks Completed' | 'Stage Hooks Blocked'; detail: object }>,
-  ): Promise<void> {
+  async publish(events: StagehooksEvent[]): Promise<void> {
     const entries = events.map(
       (event): PutEventsRequestEntry => ({
         EventBusName: this.options.eventBusName,
-        Source: 'stagehooks',
+        Source: stagehooksEventSource,
         DetailType: event.detailType,
         Detail: JSON.stringify(event.detail),
       }),

@@ -1,4 +1,4 @@
-import { parseOrThrow } from '@stagehooks/core/domain';
+import { parseOrThrow, stagehooksBusName } from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
 import type { ScriptUser } from '@stagehooks/core/executors/script';
 import { parseWebhookAllowlist } from '@stagehooks/core/executors/webhook';
@@ -59,7 +59,7 @@ const WebhookAllow = z.string().transform((value, ctx) => {
 export const FunctionsEnv = z.object({
   STAGEHOOKS_TABLE: required(TableName),
   STAGEHOOKS_LOG_RETENTION_DAYS: withDefault(wholeNumber(1, 3650, 'days'), 30),
-  STAGEHOOKS_EVENT_BUS: withDefault(EventBusName, 'stagehooks'),
+  STAGEHOOKS_EVENT_BUS: withDefault(EventBusName, stagehooksBusName),
   STAGEHOOKS_WEBHOOK_ALLOW: withDefault(WebhookAllow, ''),
   /** Where `scriptPath` hooks live; without it such hooks end in status `error`. */
   STAGEHOOKS_SCRIPT_BUCKET: optional(BucketName),

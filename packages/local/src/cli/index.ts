@@ -14,6 +14,9 @@ import {
   isJsonObject,
   ScopeType,
   type StageEventDetail,
+  stageEventSource,
+  stagehooksBusName,
+  stageReachedDetailType,
 } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { RunState } from '@stagehooks/core/engine';
@@ -220,9 +223,9 @@ async function emit(
       new PutEventsCommand({
         Entries: [
           {
-            Source: 'studio.pipeline',
-            DetailType: 'Stage Reached',
-            EventBusName: 'stagehooks',
+            Source: stageEventSource,
+            DetailType: stageReachedDetailType,
+            EventBusName: stagehooksBusName,
             Detail: JSON.stringify(detail),
           },
         ],

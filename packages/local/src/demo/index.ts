@@ -3,11 +3,17 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { HookCreateInput, HookPoint } from '@stagehooks/core/domain';
-import { hookPoints } from '@stagehooks/core/domain';
-import type { StageVerdictDetail } from '@stagehooks/core/engine';
+import {
+  hookPoints,
+  stageBlockedDetailType,
+  stageEventSource,
+  stagehooksBusName,
+  stagehooksEventSource,
+  stageReachedDetailType,
+} from '@stagehooks/core/domain';
+import type { StageCompletedDetail } from '@stagehooks/core/engine';
 import { listen } from '../aws-endpoint';
 import { formatDuration, formatTable } from '../cli/table';
-import { STAGEHOOKS_BUS } from '../event-bus';
 import { applyHooks, parseHooksFile } from '../hooks-file';
 import type { LocalStack } from '../stack';
 
@@ -120,7 +126,7 @@ export async function runDemo(stack: LocalStack, receiverUrl: string, print: (te
     `demo job ${jobId} (project ${DEMO_PROJECT}, scene type ${DEMO_SCENE_TYPE}) through all five stages:\n`,
   );
   for (const hookPoint of hookPoints) {
-    const verdict = await emitAndWait(stack, {
+    const completion = await emitAndWait(stack, {
       hookPoint,
       jobId,
       projectId: DEMO_PROJECT,
@@ -129,7 +135,7 @@ export async function runDemo(stack: LocalStack, receiverUrl: string, print: (te
       metadata: { loudnessLufs: -16, frames: 240 },
       sceneContext: { mood: 'upbeat' },
     });
-    print(formatStage(hookPoint, verdict));
+    print(formatStage(hookPoint, completion));
   }
   await writeFile(
     join(stack.config.home, 'demo.json'),
@@ -144,7 +150,7 @@ export function emitAndWait(
   stack: LocalStack,
   detail: Record<string, unknown>,
   timeoutMs = 60_000,
-): Promise<StageVerdictDetail | { blocked: Record<string, unknown> }> {
+): Promise<StageCompletedDetail | { blocked: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       unsubscribe();
@@ -156,22 +162,26 @@ export function emitAndWait(
     }, timeoutMs);
     const unsubscribe = stack.bus.subscribe((event) => {
       const d = event.detail;
-      if (d.jobId !== detail.jobId || d.hookPoint !== detail.hookPoint || event.source !== 'stagehooks')
+      if (
+        d.jobId !== detail.jobId ||
+        d.hookPoint !== detail.hookPoint ||
+        event.source !== stagehooksEventSource
+      )
         return;
       clearTimeout(timer);
       unsubscribe();
       resolve(
-        event['detail-type'] === 'Stage Hooks Blocked'
+        event['detail-type'] === stageBlockedDetailType
           ? { blocked: d }
-          : (d as unknown as StageVerdictDetail),
+          : (d as unknown as StageCompletedDetail),
       );
     });
     stack.bus
       .putEvents([
         {
-          Source: 'studio.pipeline',
-          DetailType: 'Stage Reached',
-          EventBusName: STAGEHOOKS_BUS,
+          Source: stageEventSource,
+          DetailType: stageReachedDetailType,
+          EventBusName: stagehooksBusName,
           Detail: JSON.stringify(detail),
         },
       ])
@@ -181,17 +191,17 @@ export function emitAndWait(
 
 export function formatStage(
   hookPoint: string,
-  verdict: StageVerdictDetail | { blocked: Record<string, unknown> },
+  completion: StageCompletedDetail | { blocked: Record<string, unknown> },
 ): string {
-  if ('blocked' in verdict) {
-    return `${hookPoint}: BLOCKED by ${String(verdict.blocked.name)} (${String(verdict.blocked.errorMessage)}); review ${String(verdict.blocked.reviewId)} awaits a decision\n`;
+  if ('blocked' in completion) {
+    return `${hookPoint}: BLOCKED by ${String(completion.blocked.name)} (${String(completion.blocked.errorMessage)}); review ${String(completion.blocked.reviewId)} awaits a decision\n`;
   }
-  const rows = verdict.results.map((r) => ({
+  const rows = completion.results.map((r) => ({
     hook: r.name,
     status: r.status,
     outcome: r.outcome,
     duration: formatDuration(r.durationMs),
   }));
   const table = rows.length > 0 ? formatTable(rows, ['hook', 'status', 'outcome', 'duration']) : '(no hooks)';
-  return `${hookPoint}: ${verdict.verdict.toUpperCase()}${verdict.review ? ` (review: ${verdict.review.decision} by ${verdict.review.by})` : ''}\n${table}\n`;
+  return `${hookPoint}: ${completion.verdict.toUpperCase()}${completion.review ? ` (review: ${completion.review.decision} by ${completion.review.by})` : ''}\n${table}\n`;
 }

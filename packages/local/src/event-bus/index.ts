@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { isJsonObject, jsonTooDeepAt, tooDeepMessage } from '@stagehooks/core/domain';
+import {
+  type EventBridgeEvent,
+  isJsonObject,
+  jsonTooDeepAt,
+  stagehooksBusName,
+  stagehooksEventSource,
+  tooDeepMessage,
+} from '@stagehooks/core/domain';
 import { compilePattern, type EventPattern } from '@stagehooks/core/events';
 import { AwsApiError } from '../aws-endpoint/api-error';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../step-functions/local-step-functions';
-
-/** An event as EventBridge delivers it to targets. */
-export interface EventEnvelope {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: Record<string, unknown>;
-}
 
 export interface PutEventsEntry {
   Source?: string;
@@ -38,12 +32,11 @@ const EVENTBRIDGE_MAX_DEPTH = 1100;
 export interface Rule {
   name: string;
   pattern: EventPattern;
-  target: (event: EventEnvelope) => void | Promise<void>;
+  target: (event: EventBridgeEvent) => void | Promise<void>;
 }
 
-export const STAGEHOOKS_BUS = 'stagehooks';
 /** Locally the pipeline may also use the default bus. */
-const BUSES = new Set([STAGEHOOKS_BUS, 'default']);
+const BUSES = new Set([stagehooksBusName, 'default']);
 const busName = (name: string | undefined) => (name ?? 'default').split('/').at(-1) ?? 'default';
 
 /**
@@ -52,7 +45,7 @@ const busName = (name: string | undefined) => (name ?? 'default').split('/').at(
  */
 export class LocalEventBus {
   private readonly rules: Array<Rule & { matches: (event: unknown) => boolean }> = [];
-  private readonly listeners = new Set<(event: EventEnvelope) => void>();
+  private readonly listeners = new Set<(event: EventBridgeEvent) => void>();
 
   constructor(
     private readonly options: {
@@ -69,7 +62,7 @@ export class LocalEventBus {
   }
 
   /** In-process subscribers see every event put on the bus. */
-  subscribe(listener: (event: EventEnvelope) => void): () => void {
+  subscribe(listener: (event: EventBridgeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -100,13 +93,13 @@ export class LocalEventBus {
     const maxDepth = options.maxDetailDepth ?? EVENTBRIDGE_MAX_DEPTH;
     const checked = entries.map((entry) => checkEntry(entry, maxDepth));
     const results: PutEventsResultEntry[] = [];
-    const accepted: EventEnvelope[] = [];
+    const accepted: EventBridgeEvent[] = [];
     for (const entry of checked) {
       if ('ErrorCode' in entry) {
         results.push(entry);
         continue;
       }
-      const event: EventEnvelope = {
+      const event: EventBridgeEvent = {
         version: '0',
         id: randomUUID(),
         'detail-type': entry.detailType,
@@ -124,7 +117,7 @@ export class LocalEventBus {
     return { Entries: results, FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length };
   }
 
-  private async deliver(event: EventEnvelope) {
+  private async deliver(event: EventBridgeEvent) {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -139,10 +132,10 @@ export class LocalEventBus {
         this.deliveryFailed(error, `rule ${rule.name}`, event);
       }
     }
-    if (this.options.forwardTo && event.source === 'stagehooks') void this.forward(event);
+    if (this.options.forwardTo && event.source === stagehooksEventSource) void this.forward(event);
   }
 
-  private deliveryFailed(error: unknown, target: string, event: EventEnvelope) {
+  private deliveryFailed(error: unknown, target: string, event: EventBridgeEvent) {
     const cause = error instanceof Error ? error : new Error(String(error));
     this.options.onDeliveryError?.(
       new Error(`${target} failed on event ${event.id}: ${cause.message}`, { cause }),
@@ -150,7 +143,7 @@ export class LocalEventBus {
   }
 
   /** The local stand-in for an API-destination target: one POST, one retry. */
-  private async forward(event: EventEnvelope) {
+  private async forward(event: EventBridgeEvent) {
     const url = this.options.forwardTo as string;
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {

@@ -3,6 +3,7 @@ import type { Agent, Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { type EventBridgeEvent, stagehooksBusName, stagehooksEventSource } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -37,7 +38,7 @@ import { type AwsKeyPair, createAwsEndpoint, listen, loadAwsCredentials } from '
 import type { LocalConfig } from '../config';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../dynamodb-local';
 import { localTaskHandlers } from '../engine';
-import { type EventEnvelope, LocalEventBus, STAGEHOOKS_BUS } from '../event-bus';
+import { LocalEventBus } from '../event-bus';
 import { ScriptLauncher } from '../script-launcher';
 import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
@@ -109,12 +110,12 @@ function localPlaceholders(): Record<DefinitionPlaceholder, string> {
     ScriptContainerName: 'script-runner',
     ScriptSubnetId: 'subnet-local',
     ScriptSecurityGroupId: 'sg-local',
-    EventBusName: STAGEHOOKS_BUS,
+    EventBusName: stagehooksBusName,
   };
 }
 
 /** `job-42-post_segment-5b7c1a8e3f0a`: what ops look for in the execution list. */
-export function executionNameFor(event: EventEnvelope): string {
+export function executionNameFor(event: EventBridgeEvent): string {
   const detail = event.detail as { jobId?: unknown; hookPoint?: unknown };
   const parts = [detail.jobId, detail.hookPoint].filter((p): p is string => typeof p === 'string');
   const id = event.id.replace(/-/g, '').slice(0, 12);
@@ -194,10 +195,10 @@ export async function startLocalStack(
       publish: async (entries) => {
         const result = await bus.putEvents(
           entries.map((e) => ({
-            Source: 'stagehooks',
+            Source: stagehooksEventSource,
             DetailType: e.detailType,
             Detail: JSON.stringify(e.detail),
-            EventBusName: STAGEHOOKS_BUS,
+            EventBusName: stagehooksBusName,
           })),
         );
         if (result.FailedEntryCount > 0)

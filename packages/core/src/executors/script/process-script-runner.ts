@@ -185,12 +185,12 @@ const PYTHON_PROBE =
   'import json, sys; print(json.dumps({"executable": sys.executable, "basePrefix": sys.base_prefix}))';
 
 /** What a script may print as its last stdout line to refine the result; extra keys are ignored. */
-const ScriptVerdict = z.object({
+const ScriptReport = z.object({
   status: z.enum(['passed', 'failed']),
   message: z.string().optional(),
   data: z.unknown().optional(),
 });
-type ScriptVerdict = z.infer<typeof ScriptVerdict>;
+type ScriptReport = z.infer<typeof ScriptReport>;
 
 const SCRIPT_FILES = { shell: 'hook.sh', python: 'hook.py' } as const;
 const INPUT_FILE = 'input.json';
@@ -591,14 +591,14 @@ function outcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed:
       errorMessage: `exited with code ${exitCode} = 128 + ${signal}: the script or a command it ran was killed by ${signal}`,
     };
   }
-  const verdict = parseVerdict(finished.stdout.lastLine);
+  const report = parseReport(finished.stdout.lastLine);
   return {
     ...captured,
-    status: verdict?.status ?? (exitCode === 0 ? 'passed' : 'failed'),
+    status: report?.status ?? (exitCode === 0 ? 'passed' : 'failed'),
     exitCode,
     errorMessage: null,
-    ...(verdict?.message !== undefined && { message: verdict.message }),
-    ...(verdict?.data !== undefined && { data: verdict.data }),
+    ...(report?.message !== undefined && { message: report.message }),
+    ...(report?.data !== undefined && { data: report.data }),
   };
 }
 
@@ -608,7 +608,7 @@ function signalOfExitCode(exitCode: number): string | undefined {
   return Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128)?.[0];
 }
 
-function parseVerdict(line: string | null): ScriptVerdict | undefined {
+function parseReport(line: string | null): ScriptReport | undefined {
   if (line === null || !line.startsWith('{')) return undefined;
   let json: unknown;
   try {
@@ -618,8 +618,8 @@ function parseVerdict(line: string | null): ScriptVerdict | undefined {
   }
   // Deeper than any JSON the product takes: kept as the captured stdout, not carried in the run state.
   if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
-  const verdict = ScriptVerdict.safeParse(json);
-  return verdict.success ? verdict.data : undefined;
+  const report = ScriptReport.safeParse(json);
+  return report.success ? report.data : undefined;
 }
 
 function errorOutcome(error: unknown): RunOutcome {

@@ -55,8 +55,8 @@ const senderHeaders = new Set([
 /** When the hook sets no `retry`: the same default as the hook schema's. */
 const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** What a 2xx body may say to refine the verdict; anything else in it is ignored. */
-const WebhookVerdict = z.object({
+/** What a 2xx body may say to refine the result; anything else in it is ignored. */
+const WebhookReport = z.object({
   status: z.string().optional().catch(undefined),
   message: z.string().optional().catch(undefined),
   data: z.unknown(),
@@ -224,7 +224,7 @@ export class HttpWebhookSender implements WebhookSender {
       }
       await sleep(waitMs);
     }
-    return this.#verdict(budget, prepared, attempts, stopNote);
+    return this.#resultOf(budget, prepared, attempts, stopNote);
   }
 
   /** Ends every kept-alive connection. */
@@ -383,7 +383,7 @@ export class HttpWebhookSender implements WebhookSender {
     return { addresses: literal !== 0 ? undefined : addresses };
   }
 
-  #verdict(
+  #resultOf(
     budget: RunBudget,
     delivery: PreparedDelivery,
     attempts: AttemptOutcome[],
@@ -415,7 +415,7 @@ export class HttpWebhookSender implements WebhookSender {
         if (last.status < 200 || last.status > 299) {
           return this.#result(budget, { status: 'failed', ...captured, errorMessage: summary() });
         }
-        const said = last.truncated ? undefined : verdictOf(body);
+        const said = last.truncated ? undefined : reportOf(body);
         const refinement = {
           ...(said?.message !== undefined ? { message: said.message } : {}),
           ...(said?.data !== undefined ? { data: said.data } : {}),
@@ -455,7 +455,7 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function verdictOf(body: string): z.output<typeof WebhookVerdict> | undefined {
+function reportOf(body: string): z.output<typeof WebhookReport> | undefined {
   // Most receivers answer with no body or plain text: no JSON.parse (and its thrown SyntaxError) for those.
   if (!body.trimStart().startsWith('{')) return undefined;
   let json: unknown;
@@ -466,7 +466,7 @@ function verdictOf(body: string): z.output<typeof WebhookVerdict> | undefined {
   }
   // Deeper than any JSON the product takes: kept as the captured body, not carried in the run state.
   if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
-  const parsed = WebhookVerdict.safeParse(json);
+  const parsed = WebhookReport.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
 

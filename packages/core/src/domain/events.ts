@@ -1,0 +1,18 @@
+/*
+ * The names on the EventBridge bus: the contract with the pipeline and with whatever listens to
+ * stagehooks. Every sender, rule and test takes them from here.
+ */
+
+/** The bus the pipeline puts stage events on and stagehooks puts its own on (locally `default` works too). */
+export const stagehooksBusName = 'stagehooks';
+
+/** The pipeline's "Stage Reached" event, which starts a stage. */
+export const stageEventSource = 'studio.pipeline';
+export const stageReachedDetailType = 'Stage Reached';
+
+/** stagehooks' own events: a stage's completion, with its verdict, and the block that holds a stage for review. */
+export const stagehooksEventSource = 'stagehooks';
+export const stageCompletedDetailType = 'Stage Hooks Completed';
+export const stageBlockedDetailType = 'Stage Hooks Blocked';
+export const stagehooksDetailTypes = [stageCompletedDetailType, stageBlockedDetailType] as const;
+export type StagehooksDetailType = (typeof stagehooksDetailTypes)[number];
