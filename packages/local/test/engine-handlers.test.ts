@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { type EventBridgeEvent, stageCompletedDetailType, stagehooksBusName } from '@stagehooks/core/domain';
 import {
   definitionPlaceholders,
@@ -12,6 +11,7 @@ import { createStageHandlers, type StageHandlers } from '@stagehooks/functions/s
 import { localTaskHandlers } from '@stagehooks/local/engine';
 import { LocalEventBus } from '@stagehooks/local/event-bus';
 import { LocalStepFunctions } from '@stagehooks/local/step-functions';
+import { stageReachedEvent } from '@test/events';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -103,15 +103,13 @@ describe('the stage machine on the local emulator', () => {
     };
     return { sfn, run, verdicts, resolve };
   }
-  const stageReached = async () =>
-    JSON.parse(await readFile(new URL('../../../test/events/stage-reached.json', import.meta.url), 'utf8'));
 
   it('ends a stage whose event cannot be claimed blocked, with a verdict, and runs no hook', async () => {
     // Prepare
     const { sfn, run, verdicts, resolve } = brokenClaims();
 
     // Act
-    const { executionArn, record } = await run(await stageReached());
+    const { executionArn, record } = await run(stageReachedEvent());
 
     // Assess
     expect(record.status).toBe('SUCCEEDED');
@@ -140,7 +138,7 @@ describe('the stage machine on the local emulator', () => {
   it('sends no verdict for an event that names no job, when it cannot be recorded as rejected either', async () => {
     // Prepare: a malformed event (no jobId, an unknown hook point)
     const { sfn, run, verdicts } = brokenClaims();
-    const event = { ...(await stageReached()), detail: { hookPoint: 'somewhere', projectId: 'p1' } };
+    const event = { ...stageReachedEvent(), detail: { hookPoint: 'somewhere', projectId: 'p1' } };
 
     // Act
     const { record } = await run(event);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import {
   ExecutionLogDraft,
@@ -12,6 +11,7 @@ import {
   safeParseFields,
 } from '@stagehooks/core/domain';
 import { ValidationError } from '@stagehooks/core/errors';
+import { stageReachedEvent } from '@test/events';
 import { describe, expect, it } from 'vitest';
 
 const valid = {
@@ -383,9 +383,7 @@ describe('what can never run is refused when a hook is saved', () => {
 });
 
 describe('StageEventDetail', () => {
-  const event = JSON.parse(
-    readFileSync(new URL('../../../../test/events/stage-reached.json', import.meta.url), 'utf8'),
-  );
+  const event = stageReachedEvent();
 
   it('parses the pipeline event fixture', () => {
     expect(StageEventDetail.parse(event.detail)).toMatchObject({

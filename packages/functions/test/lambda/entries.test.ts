@@ -1,6 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { definitionPlaceholders, stageStateMachineDefinition } from '@stagehooks/core/engine';
 import { createTestTable } from '@test/dynamodb';
+import { stageReachedEvent } from '@test/events';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { lambdaEntries } from '../../src/lambda';
 import { lambdaContext, testCredentials } from '../fixtures';
@@ -60,9 +61,7 @@ describe('Lambda entry points', () => {
   it('ValidateAndClaim claims a real stage event once in DynamoDB', async () => {
     // Prepare
     const { handler } = await import('../../src/lambda/validate-and-claim');
-    const event: unknown = JSON.parse(
-      await readFile(new URL('../events/stage-reached.json', import.meta.url), 'utf8'),
-    );
+    const event = stageReachedEvent();
     const args = {
       event,
       executionId: 'arn:aws:states:us-east-1:123456789012:execution:stagehooks-stage:e1',
