@@ -167,8 +167,8 @@ describe('ScriptLauncher', () => {
       status: 'error',
       errorMessage: 'the local stack stopped while the script ran; its process group was killed',
     });
-    expect(processesWith(marker)).toEqual([]);
-    expect(isRunning(pid!)).toBe(false);
+    // SIGKILL is sent by then; a loaded machine may take a moment to schedule the exits.
+    await until(() => processesWith(marker).length === 0 && !isRunning(pid!));
     const after = await runner.run(shellHook({ script: 'true' }), hookInput);
     expect(after).toMatchObject({ status: 'error', errorMessage: 'the script launcher is closed' });
   });
