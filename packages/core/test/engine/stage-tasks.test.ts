@@ -8,7 +8,6 @@ import {
 import {
   failureMessage,
   initialRun,
-  outcomeOf,
   PENDING_BUDGET_BYTES,
   pendingLogLimits,
   type RunState,
@@ -61,15 +60,7 @@ const stage = (jobId: string) => ({
 const executionId = (name: string) =>
   `arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:${name}`;
 
-describe('outcomes and messages', () => {
-  it('maps a failure by the failure mode, and a pass or a skip regardless of it', () => {
-    expect(outcomeOf('failed', 'block')).toBe('blocked');
-    expect(outcomeOf('timed_out', 'warn')).toBe('warned');
-    expect(outcomeOf('error', 'ignore')).toBe('ignored');
-    expect(outcomeOf('passed', 'block')).toBe('continued');
-    expect(outcomeOf('skipped', 'block')).toBe('ignored');
-  });
-
+describe('failure messages', () => {
   it('says what went wrong in one line', () => {
     expect(failureMessage(passed())).toBeNull();
     expect(failureMessage({ ...passed(), status: 'failed', exitCode: 2 })).toBe('exited with code 2');
@@ -112,55 +103,6 @@ describe('StageTasks', () => {
     expect(items[0]?.errorMessage).toBe(
       'the hook runner failed: Lambda.Unknown: Runtime exited with error: signal: killed',
     );
-  });
-
-  it('ends a stage stopped before its claim was through with a blocked verdict, if the event names its job', async () => {
-    // Prepare: what the last state data can be when the stack stopped that early
-    const published: unknown[] = [];
-    const early = new StageTasks({
-      ...tasksDeps(),
-      events: { publish: async (events) => void published.push(...events) },
-    });
-    const event = {
-      id: 'evt-early',
-      source: 'studio.pipeline',
-      detail: { jobId: 'job-early', hookPoint: 'pre_segment' },
-    };
-    const id = executionId('job-early-1');
-
-    // Act
-    const fromEvent = await early.concludeInterrupted(event, id, 'stopped');
-    const fromUnclaimed = await early.concludeInterrupted(
-      { stage: { jobId: 'job-early', hookPoint: 'pre_segment' }, run: initialRun() },
-      id,
-      'stopped',
-    );
-    const nameless = await early.concludeInterrupted(
-      { ...event, detail: { hookPoint: 'nowhere' } },
-      id,
-      'stopped',
-    );
-    const duplicate = await early.concludeInterrupted({ claim: { outcome: 'duplicate' } }, id, 'stopped');
-
-    // Assess
-    const verdict = {
-      jobId: 'job-early',
-      hookPoint: 'pre_segment',
-      verdict: 'blocked',
-      executionId: id,
-      results: [],
-      review: null,
-      logsError: null,
-      interrupted: true,
-    };
-    expect(fromEvent).toEqual(verdict);
-    expect(fromUnclaimed).toEqual(verdict);
-    expect(nameless).toBeUndefined();
-    expect(duplicate).toBeUndefined();
-    expect(published).toEqual([
-      { detailType: 'Stage Hooks Completed', detail: verdict },
-      { detailType: 'Stage Hooks Completed', detail: verdict },
-    ]);
   });
 
   it('records a hook deleted between planning and running as an error, not a crash', async () => {
