@@ -82,12 +82,12 @@ export class StageTasks {
 
   async validateAndClaim(event: unknown, executionId: string): Promise<ClaimOutput> {
     const envelope = safeParseFields(EventEnvelope, event);
-    if (!envelope.success) return this.reject(event, usableIdOf(event), envelope.issues);
+    if (!envelope.success) return this.reject(event, usableIdOf(event), executionId, envelope.issues);
     const eventId = envelope.data.id;
     const detail = safeParseFields(StageEventDetail, envelope.data.detail);
     if (!detail.success) {
       const reasons = detail.issues.map((i) => ({ ...i, path: `detail.${i.path}` }));
-      return this.reject(event, eventId, reasons);
+      return this.reject(event, eventId, executionId, reasons);
     }
     const claim = { eventId, executionId, jobId: detail.data.jobId, hookPoint: detail.data.hookPoint };
     if ((await this.deps.claims.claim(claim)) === 'duplicate') {
@@ -243,8 +243,13 @@ export class StageTasks {
     return logsWritten(skipped, executionId);
   }
 
-  private async reject(event: unknown, eventId: string | null, reasons: FieldIssue[]): Promise<ClaimOutput> {
-    await this.deps.claims.recordRejection(eventId ?? 'missing-id', reasons, event);
+  private async reject(
+    event: unknown,
+    eventId: string | null,
+    executionId: string,
+    reasons: FieldIssue[],
+  ): Promise<ClaimOutput> {
+    await this.deps.claims.recordRejection({ eventId, executionId, reasons, event });
     return { claim: { outcome: 'rejected', reasons } };
   }
 

@@ -1,3 +1,4 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { HookRunResult } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
@@ -453,7 +454,50 @@ describe('StageTasks', () => {
       ],
     });
   });
+
+  it('keeps a record of every rejected event without an id, and one of a rejected event delivered twice', async () => {
+    // Prepare: two events without a usable id, and one with an id delivered twice, each refused
+    const refused = (jobId: string, id?: unknown) => ({
+      ...(id === undefined ? {} : { id }),
+      source: 'studio.pipeline',
+      'detail-type': 'Stage Reached',
+      detail: { jobId },
+    });
+
+    // Act
+    await tasks.validateAndClaim(refused('job-nameless-1'), executionId('nameless-1'));
+    await tasks.validateAndClaim(refused('job-nameless-2', 42), executionId('nameless-2'));
+    await tasks.validateAndClaim(refused('job-twice', 'evt-twice'), executionId('twice-1'));
+    await tasks.validateAndClaim(refused('job-twice', 'evt-twice'), executionId('twice-2'));
+
+    // Assess
+    const rejected = (await rejectedEvents()).filter((r) => /job-(nameless|twice)/.test(String(r.event)));
+    expect(rejected.map((r) => [JSON.parse(String(r.event)).detail.jobId, r.eventId]).sort()).toEqual([
+      ['job-nameless-1', null],
+      ['job-nameless-2', null],
+      ['job-twice', 'evt-twice'],
+    ]);
+    expect(
+      rejected.find((r) => r.eventId === null && String(r.event).includes('job-nameless-2')),
+    ).toMatchObject({
+      executionId: executionId('nameless-2'),
+      reasons: expect.arrayContaining([{ path: 'id', message: expect.any(String) }]),
+    });
+  });
 });
+
+/** Every rejected-event record in the table, as stored. */
+async function rejectedEvents() {
+  const { Items = [] } = await table.doc.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'REJECTED_EVENTS' },
+    }),
+  );
+  return Items;
+}
 
 /** Real stores; the executors are ports with their own tests, so these stand-ins just pass. */
 function tasksDeps() {
