@@ -1,4 +1,3 @@
-import type { Review } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoReviewStore } from '@stagehooks/core/dynamodb';
 import {
   initialRun,
@@ -7,10 +6,12 @@ import {
   pendingLogDrafts,
   type RunState,
   recordAttempt,
-  type Stage,
 } from '@stagehooks/core/engine';
 import type { EventPublisher } from '@stagehooks/core/ports';
 import { createTestTable } from '@test/dynamodb';
+import { hookResult } from '@test/results';
+import { openReview } from '@test/reviews';
+import { executionArn, stageOf } from '@test/stages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concludeInterrupted, type InterruptedStageDeps } from '../src/stack/interrupted-stage';
 
@@ -25,18 +26,8 @@ beforeAll(async () => {
 });
 afterAll(() => table.drop());
 
-const executionId = (name: string) =>
-  `arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:${name}`;
-const stage = (jobId: string): Stage => ({
-  eventId: `evt-${jobId}`,
-  hookPoint: 'post_segment',
-  jobId,
-  projectId: 'p1',
-  sceneTypeId: null,
-  segmentPath: null,
-  metadata: {},
-  sceneContext: {},
-});
+const executionId = executionArn;
+const stage = stageOf;
 const planned = (name: string, failureMode: PlannedHook['failureMode'] = 'warn'): PlannedHook => ({
   id: `id-${name}`,
   name,
@@ -51,19 +42,13 @@ const planOf = (...hooks: PlannedHook[]): RunState => ({
   plan: { hooks, count: hooks.length },
   current: hooks[0] ?? null,
 });
-const passed = {
-  status: 'passed' as const,
+const passed = hookResult({
   exitCode: null,
   stdout: null,
   stderr: null,
   responseStatus: 200,
   responseBody: '',
-  errorMessage: null,
-  truncated: false,
-  startedAt: '2026-11-20T12:00:00.000Z',
-  finishedAt: '2026-11-20T12:00:00.010Z',
-  durationMs: 10,
-};
+});
 
 /** Real stores; the bus is a list. */
 function depsWith(published: unknown[]): InterruptedStageDeps {
@@ -172,10 +157,10 @@ describe('concludeInterrupted', () => {
       hook: gate,
       index: 0,
       executionId: id,
-      attempt: { result: { ...passed, status: 'failed', responseStatus: 500 }, hookRevision: 1 },
+      attempt: { result: { ...passed, status: 'failed' as const, responseStatus: 500 }, hookRevision: 1 },
       at: new Date(),
     });
-    await reviews.create(openReview('review.job-held-1.0', id));
+    await reviews.create(openReview({ id: 'review.job-held-1.0', jobId: 'job-held', executionId: id }));
 
     // Act
     const verdict = await concludeInterrupted(
@@ -200,24 +185,3 @@ describe('concludeInterrupted', () => {
     ]);
   });
 });
-
-function openReview(id: string, executionId: string): Review {
-  return {
-    id,
-    status: 'open',
-    jobId: 'job-held',
-    hookPoint: 'post_segment',
-    scopeType: 'project',
-    executionId,
-    hookId: 'id-gate',
-    hookName: 'gate',
-    logId: 'job-held-1.0',
-    errorMessage: null,
-    taskToken: null,
-    decision: null,
-    decidedBy: null,
-    comment: null,
-    createdAt: '2026-11-20T12:00:00.000Z',
-    decidedAt: null,
-  };
-}

@@ -1,30 +1,13 @@
-import type { Review } from '@stagehooks/core/domain';
 import { DynamoReviewStore } from '@stagehooks/core/dynamodb';
 import { StoreError } from '@stagehooks/core/errors';
 import { createTestTable } from '@test/dynamodb';
+import { openReview } from '@test/reviews';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
 let reviews: DynamoReviewStore;
 
-const review = (id: string, errorMessage: string): Review => ({
-  id,
-  status: 'open',
-  jobId: 'job-review',
-  hookPoint: 'post_segment',
-  scopeType: 'project',
-  executionId: `exec-${id}`,
-  hookId: 'h1',
-  hookName: 'gate',
-  logId: `log-${id}`,
-  errorMessage,
-  taskToken: null,
-  decision: null,
-  decidedBy: null,
-  comment: null,
-  createdAt: '2026-11-20T12:00:00.000Z',
-  decidedAt: null,
-});
+const review = (id: string, errorMessage: string) => openReview({ id, errorMessage });
 
 beforeAll(async () => {
   table = await createTestTable();

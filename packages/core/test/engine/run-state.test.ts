@@ -16,11 +16,13 @@ import {
   skipRemaining,
   withinPendingBudget,
 } from '@stagehooks/core/engine';
+import { hookResult } from '@test/results';
+import { executionArn, stageOf } from '@test/stages';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 // Pure: plain objects in, plain objects out; no store, no executor.
-const executionId = 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:job-pure-1';
+const executionId = executionArn('job-pure-1');
 const at = new Date('2026-11-20T12:00:00.000Z');
 
 const planned = (name: string, extra: Partial<PlannedHook> = {}): PlannedHook => ({
@@ -40,23 +42,8 @@ const runOf = (...hooks: PlannedHook[]): RunState => ({
   current: hooks[0] ?? null,
 });
 
-const result = (
-  status: HookRunResult['status'] = 'passed',
-  extra: Partial<HookRunResult> = {},
-): HookRunResult => ({
-  status,
-  exitCode: status === 'passed' ? 0 : 1,
-  stdout: 'ok',
-  stderr: '',
-  responseStatus: null,
-  responseBody: null,
-  errorMessage: null,
-  truncated: false,
-  startedAt: '2026-11-20T12:00:00.000Z',
-  finishedAt: '2026-11-20T12:00:00.010Z',
-  durationMs: 10,
-  ...extra,
-});
+const result = (status: HookRunResult['status'] = 'passed', extra: Partial<HookRunResult> = {}) =>
+  hookResult({ status, exitCode: status === 'passed' ? 0 : 1, ...extra });
 
 /** Records the attempt at the run's current hook, as RunWebhook or RecordExecution would. */
 function next(run: RunState, attempt: Attempt = { result: result(), hookRevision: 1 }, when = at): RunState {
@@ -64,16 +51,7 @@ function next(run: RunState, attempt: Attempt = { result: result(), hookRevision
   return recordAttempt(run, { hook: run.current, index: run.index, executionId, attempt, at: when });
 }
 
-const stage = {
-  eventId: 'evt-pure',
-  hookPoint: 'post_segment' as const,
-  jobId: 'job-pure',
-  projectId: 'p1',
-  sceneTypeId: null,
-  segmentPath: null,
-  metadata: {},
-  sceneContext: {},
-};
+const stage = stageOf('job-pure');
 
 describe('outcomeOf', () => {
   it('maps a failure by the failure mode, and a pass or a skip regardless of it', () => {

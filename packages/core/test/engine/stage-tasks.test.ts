@@ -1,5 +1,4 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { HookRunResult } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -18,6 +17,9 @@ import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { withFailingWrites } from '@test/logs';
+import { hookResult } from '@test/results';
+import { openReview } from '@test/reviews';
+import { executionArn, stageOf } from '@test/stages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -25,19 +27,7 @@ let tasks: StageTasks;
 let registry: DynamoHookRegistry;
 let logs: DynamoExecutionLogStore;
 
-const passed = (): HookRunResult => ({
-  status: 'passed',
-  exitCode: 0,
-  stdout: 'ok',
-  stderr: '',
-  responseStatus: null,
-  responseBody: null,
-  errorMessage: null,
-  truncated: false,
-  startedAt: '2026-11-20T12:00:00.000Z',
-  finishedAt: '2026-11-20T12:00:00.010Z',
-  durationMs: 10,
-});
+const passed = () => hookResult();
 
 beforeAll(async () => {
   table = await createTestTable();
@@ -48,18 +38,8 @@ beforeAll(async () => {
 });
 afterAll(() => table.drop());
 
-const stage = (jobId: string) => ({
-  eventId: `evt-${jobId}`,
-  hookPoint: 'post_segment' as const,
-  jobId,
-  projectId: 'p1',
-  sceneTypeId: null,
-  segmentPath: null,
-  metadata: {},
-  sceneContext: {},
-});
-const executionId = (name: string) =>
-  `arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:${name}`;
+const stage = stageOf;
+const executionId = executionArn;
 
 describe('failure messages', () => {
   it('says what went wrong in one line', () => {
@@ -134,24 +114,15 @@ describe('StageTasks', () => {
   it('hands back an early decision in exactly the shape SendTaskSuccess carries', async () => {
     // Prepare: a review decided before its waiting state stored the token
     const reviews = new DynamoReviewStore(table.doc, { tableName: table.tableName });
-    await reviews.create({
-      id: 'review.early',
-      status: 'open',
-      jobId: 'job-early',
-      hookPoint: 'post_segment',
-      scopeType: 'project',
-      executionId: executionId('job-early'),
-      hookId: 'h',
-      hookName: 'gate',
-      logId: 'job-early.0',
-      errorMessage: null,
-      taskToken: null,
-      decision: null,
-      decidedBy: null,
-      comment: null,
-      createdAt: '2026-11-20T12:00:00.000Z',
-      decidedAt: null,
-    });
+    await reviews.create(
+      openReview({
+        id: 'review.early',
+        jobId: 'job-early',
+        executionId: executionId('job-early'),
+        hookId: 'h',
+        logId: 'job-early.0',
+      }),
+    );
     await reviews.decide('review.early', 'approve', 'quick-admin', 'seen it');
 
     // Act
