@@ -68,7 +68,7 @@ export function engineError(now: Date, message: string): HookRunResult {
 }
 
 /** What the recording of one attempt at the hook at `index` needs besides the run. */
-export interface RecordedAttempt {
+interface RecordedAttempt {
   hook: PlannedHook;
   index: number;
   executionId: string;
