@@ -27,6 +27,7 @@ import {
   outcomeOf,
   type Stage,
   type StageResult,
+  stageContextOf,
 } from '@stagehooks/core/engine';
 import type { ProcessLauncher } from '@stagehooks/core/executors/script';
 import { CachedResolver } from '@stagehooks/core/inheritance';
@@ -204,16 +205,7 @@ export class DirectStage {
     const claim = { eventId, executionId, jobId: parsed.jobId, hookPoint: parsed.hookPoint };
     if ((await this.claims.claim(claim)) !== 'claimed')
       throw new Error(`direct stage: event ${eventId} was claimed before`);
-    const stage: Stage = {
-      eventId,
-      hookPoint: parsed.hookPoint,
-      jobId: parsed.jobId,
-      projectId: parsed.projectId,
-      sceneTypeId: parsed.sceneTypeId ?? null,
-      segmentPath: parsed.segmentPath ?? null,
-      metadata: parsed.metadata,
-      sceneContext: parsed.sceneContext,
-    };
+    const stage: Stage = { eventId, ...stageContextOf(parsed) };
     const effective = await this.resolver.resolve(stage);
     const results: StageResult[] = [];
     // Logs go out as the engine writes them here: together, once, before the verdict.

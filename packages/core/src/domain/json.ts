@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** How deep any JSON the product accepts may nest: an object or an array is one level. */
 export const MAX_JSON_DEPTH = 32;
 
+/** The size of `value` as JSON text in UTF-8: how Step Functions and DynamoDB count a payload. */
+export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
 /** A JSON object as `JSON.parse` makes it: a plain object (never an array, a class instance or null). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -65,7 +68,7 @@ export function boundedJsonObject(maxBytes: number, maxDepth: number = MAX_JSON_
       context.addIssue({ code: 'custom', message: tooDeepMessage(maxDepth) });
       return;
     }
-    if (Buffer.byteLength(JSON.stringify(value), 'utf8') > maxBytes)
+    if (jsonBytes(value) > maxBytes)
       context.addIssue({ code: 'custom', message: `must be at most ${maxBytes / 1024} KiB as JSON` });
   });
 }

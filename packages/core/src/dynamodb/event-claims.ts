@@ -1,9 +1,8 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { HookPoint, jsonTooDeepAt, MAX_JSON_DEPTH } from '../domain';
-import type { FieldIssue } from '../errors';
 import { boundText } from '../logs';
-import type { EventClaims, StageClaim } from '../ports';
+import type { EventClaims, EventRejection, StageClaim } from '../ports';
 import { tableDefinition } from '../table';
 import { isConditionFailed, translateStoreError } from './errors';
 import { fromItem } from './items';
@@ -88,7 +87,7 @@ export class DynamoEventClaims implements EventClaims {
     return items.map((item) => fromItem(StoredClaim, item, 'event claim'));
   }
 
-  async recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void> {
+  async recordRejection({ eventId, executionId, reasons, event }: EventRejection): Promise<void> {
     const at = this.now().toISOString();
     // An event too deep to serialize safely is refused for that alone: the reasons say so.
     const { text, cut } =
@@ -100,12 +99,13 @@ export class DynamoEventClaims implements EventClaims {
         new PutCommand({
           TableName: this.table,
           Item: {
-            pk: keys.rejectedEvent.pk(eventId),
+            pk: keys.rejectedEvent.pk({ eventId, executionId }),
             sk: keys.rejectedEvent.sk,
             gsi2pk: keys.rejectedEvent.gsi2pk(),
-            gsi2sk: keys.rejectedEvent.gsi2sk(at, eventId),
+            gsi2sk: keys.rejectedEvent.gsi2sk(at, { eventId, executionId }),
             entity: keys.rejectedEvent.entity,
             eventId,
+            executionId,
             reasons,
             event: text,
             truncated: cut,

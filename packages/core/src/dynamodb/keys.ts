@@ -3,11 +3,14 @@
  * (docs/data-model.md lists them with the query that serves each).
  */
 import type { HookPoint, Scope, ScopeType } from '../domain';
+import type { EventRejection } from '../ports';
 
 const scopeKey = (scopeType: ScopeType, scopeId: string | null) =>
   scopeId === null ? `SCOPE#${scopeType}` : `SCOPE#${scopeType}#${scopeId}`;
 
 export const HOOK_CATALOG = 'HOOKS';
+
+type RejectedEventRef = Pick<EventRejection, 'eventId' | 'executionId'>;
 
 export const keys = {
   /** A hook lives in its scope's partition: name uniqueness is the key itself, resolution one query. */
@@ -79,12 +82,17 @@ export const keys = {
     gsi2sk: (claimedAt: string, executionId: string) => `EXEC#${claimedAt}#${executionId}`,
     gsi2skPrefix: 'EXEC#',
   },
-  /** A stage event that failed validation, with its reasons; gsi2 lists them newest first. */
+  /**
+   * A stage event that failed validation, with its reasons; gsi2 lists them newest first. Keyed by its
+   * event id (a redelivery is the same record); one without a usable id by the execution that refused
+   * it, which is unique, so such events never overwrite each other.
+   */
   rejectedEvent: {
     entity: 'rejectedEvent',
-    pk: (eventId: string) => `EVENT#${eventId}`,
+    pk: ({ eventId, executionId }: RejectedEventRef) =>
+      eventId === null ? `EXECUTION#${executionId}` : `EVENT#${eventId}`,
     sk: 'REJECTED',
     gsi2pk: () => 'REJECTED_EVENTS',
-    gsi2sk: (at: string, eventId: string) => `${at}#${eventId}`,
+    gsi2sk: (at: string, { eventId, executionId }: RejectedEventRef) => `${at}#${eventId ?? executionId}`,
   },
 } as const;

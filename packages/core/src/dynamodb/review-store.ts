@@ -53,11 +53,7 @@ export class DynamoReviewStore implements ReviewStore {
       );
     } catch (error) {
       // A retried FlagForReview: the review exists already.
-      if (
-        conditionFailedItem(error) !== undefined ||
-        (error as Error).name === 'ConditionalCheckFailedException'
-      )
-        return;
+      if (isConditionFailed(error)) return;
       translateStoreError(error, 'create review');
     }
   }

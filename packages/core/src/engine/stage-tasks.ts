@@ -1,18 +1,15 @@
 import type { HookRunResult } from '../domain';
 import {
   EventEnvelope,
-  type FailureMode,
   type Hook,
   type HookInput,
-  type Outcome,
+  isJsonObject,
   StageEventDetail,
   safeParseFields,
   stageBlockedDetailType,
-  stageCompletedDetailType,
 } from '../domain';
-import { StoreError } from '../errors';
+import { type FieldIssue, StoreError } from '../errors';
 import { CachedResolver } from '../inheritance';
-import { boundText } from '../logs';
 import type {
   EventClaims,
   EventPublisher,
@@ -27,18 +24,27 @@ import {
   type ClaimOutput,
   type HookTaskArgs,
   initialRun,
-  type PendingLog,
   type PlannedHook,
   type RecordExecutionArgs,
   type ReviewSummary,
   type RunHookArgs,
-  RunState,
+  type RunState,
   type RunStepArgs,
-  Stage,
-  type StageCompletedDetail,
+  type Stage,
   type StagePlan,
 } from './contracts';
-import { executionLogDraft, failureMessage, hookInputFor } from './log-draft';
+import {
+  engineError,
+  logsDue,
+  logsWritten,
+  pendingLogDrafts,
+  recordAttempt,
+  reviewApplied,
+  skipRemaining,
+  stageHookInput,
+  withinPendingBudget,
+} from './run-state';
+import { stageContextOf } from './stage-context';
 
 export interface StageTaskDeps {
   registry: HookRegistry;
@@ -59,23 +65,9 @@ export interface DecisionOutput {
 }
 
 /**
- * When recorded executions wait in the run state and when their logs are written. Logs of hooks that
- * follow each other without a wait go out in one request; a log is written before anything that may
- * wait (a review, a Fargate task, the verdict), once it is this old, or when the batch is this large.
- * A result over `entryBytes` is written at once: the state (256 KiB on AWS) only carries small ones.
- */
-export const pendingLogLimits = { entries: 25, bytes: 32 * 1024, ageMs: 2_000, entryBytes: 8 * 1024 };
-
-/** How a failed execution counts, by the hook's failure mode. */
-export function outcomeOf(status: HookRunResult['status'] | 'skipped', failureMode: FailureMode): Outcome {
-  if (status === 'passed') return 'continued';
-  if (status === 'skipped') return 'ignored';
-  return ({ block: 'blocked', warn: 'warned', ignore: 'ignored' } as const)[failureMode];
-}
-
-/**
  * The work of each Task state of the stage machine, independent of Lambda: the Lambda handlers and the
- * local stack's dispatch both call these.
+ * local stack's dispatch both call these. The I/O is here (stores, executors, caches); what becomes of
+ * the run state is `run-state.ts`'s.
  */
 export class StageTasks {
   private readonly now: () => Date;
@@ -91,23 +83,20 @@ export class StageTasks {
 
   async validateAndClaim(event: unknown, executionId: string): Promise<ClaimOutput> {
     const envelope = safeParseFields(EventEnvelope, event);
-    const eventId = envelope.success ? envelope.data.id : idOf(event);
-    const detail = envelope.success ? safeParseFields(StageEventDetail, envelope.data.detail) : envelope;
+    if (!envelope.success) return this.reject(event, usableIdOf(event), executionId, envelope.issues);
+    const eventId = envelope.data.id;
+    const detail = safeParseFields(StageEventDetail, envelope.data.detail);
     if (!detail.success) {
-      const reasons = envelope.success
-        ? detail.issues.map((i) => ({ ...i, path: `detail.${i.path}` }))
-        : detail.issues;
-      await this.deps.claims.recordRejection(eventId, reasons, event);
-      return { claim: { outcome: 'rejected', reasons } };
+      const reasons = detail.issues.map((i) => ({ ...i, path: `detail.${i.path}` }));
+      return this.reject(event, eventId, executionId, reasons);
     }
     const claim = { eventId, executionId, jobId: detail.data.jobId, hookPoint: detail.data.hookPoint };
     if ((await this.deps.claims.claim(claim)) === 'duplicate') {
       return { claim: { outcome: 'duplicate' } };
     }
-    const { sceneTypeId, segmentPath, ...rest } = detail.data;
     return {
       claim: { outcome: 'claimed' },
-      stage: { eventId, ...rest, sceneTypeId: sceneTypeId ?? null, segmentPath: segmentPath ?? null },
+      stage: { eventId, ...stageContextOf(detail.data) },
       run: initialRun(),
     };
   }
@@ -244,188 +233,35 @@ export class StageTasks {
     const summary: ReviewSummary = review.decision
       ? { reviewId, decision: review.decision, by: review.decidedBy ?? decision.by, comment: review.comment }
       : { reviewId, decision: 'reject', by: decision.by, comment: shortComment(decision.comment) };
-    const approved = summary.decision === 'approve';
-    return { ...run, review: summary, blocked: !approved, verdict: approved ? run.verdict : 'blocked' };
+    return reviewApplied(run, summary);
   }
 
   /** The block stands: the hooks after it are logged as skipped, with every log still pending. */
-  async skipRemainingHooks(args: RunStepArgs): Promise<RunState> {
-    return this.skipRemaining(args, false);
-  }
-
-  private async skipRemaining(
-    { stage, run, executionId }: RunStepArgs,
-    keepExisting: boolean,
-  ): Promise<RunState> {
-    const at = this.now();
-    const reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`;
-    const remaining = run.plan.hooks
-      .slice(run.index)
-      .map((hook, offset) => ({ hook, index: run.index + offset }));
-    const skipped = remaining.map(
-      ({ hook, index }): PendingLog => ({
-        index,
-        hookRevision: hook.revision,
-        result: { ...emptyResult(at.toISOString()), errorMessage: reason },
-        status: 'skipped',
-        outcome: 'ignored',
-        recordedAt: at.getTime(),
-      }),
-    );
-    await this.writeLogs(
-      stage,
-      executionId,
-      { plan: run.plan, pending: [...run.pending, ...skipped] },
-      keepExisting,
-    );
+  async skipRemainingHooks({ stage, run, executionId }: RunStepArgs): Promise<RunState> {
+    const skipped = skipRemaining(run, this.now());
     // The logs that waited (a blocked hook's, written by FlagForReview) are written now: cited too.
-    const written = logsWritten(run, executionId);
-    return {
-      ...written,
-      index: run.plan.count,
-      current: null,
-      verdict: 'blocked',
-      pending: [],
-      results: [
-        ...written.results,
-        ...remaining.map(({ hook, index }) => ({
-          hookId: hook.id,
-          name: hook.name,
-          status: 'skipped' as const,
-          outcome: 'ignored' as const,
-          durationMs: 0,
-          logId: invocationIdOf(executionId, index),
-        })),
-      ],
-    };
+    await this.writeLogs(stage, executionId, skipped);
+    return logsWritten(skipped, executionId);
   }
 
-  /**
-   * Ends a stage whose execution stopped mid-way (the local stack went down). From the last state data
-   * the machine had: the hook that was running gets an `error` log, an open review is closed as
-   * interrupted, the hooks after it are logged as skipped, and a blocked verdict that says it was
-   * interrupted goes out. Safe to repeat: every log id is deterministic.
-   */
-  async concludeInterrupted(
-    stateData: unknown,
+  private async reject(
+    event: unknown,
+    eventId: string | null,
     executionId: string,
-    reason: string,
-  ): Promise<StageCompletedDetail | undefined> {
-    const data = (typeof stateData === 'object' && stateData !== null ? stateData : {}) as Record<
-      string,
-      unknown
-    >;
-    const stage = Stage.safeParse(data.stage);
-    if (!stage.success) return this.concludeUnclaimed(data, executionId);
-    let run = RunState.safeParse(data.run).data ?? initialRun();
-    const reviewId = (data.review as { reviewId?: unknown } | undefined)?.reviewId;
-    const args = { stage: stage.data, executionId };
-
-    if (typeof reviewId === 'string' && run.blocked) {
-      await this.deps.reviews.close(reviewId, 'interrupted', reason);
-    } else if (run.current && !run.blocked) {
-      // The hook that was running: an error, unless its log was written before the stop (it stands).
-      run = await this.record(
-        { ...args, hook: run.current, index: run.index, run },
-        { runnerError: { error: 'Local.Interrupted', cause: reason } },
-        true,
-      );
-    }
-    run = await this.skipRemaining({ ...args, run }, true);
-    const detail: StageCompletedDetail = {
-      jobId: stage.data.jobId,
-      hookPoint: stage.data.hookPoint,
-      verdict: 'blocked',
-      executionId,
-      results: run.results,
-      review: run.review,
-      logsError: null,
-      interrupted: true,
-    };
-    await this.deps.events.publish([{ detailType: stageCompletedDetailType, detail }]);
-    return detail;
-  }
-
-  /**
-   * A stage stopped before its claim was through (or on its way to the verdict after a failed claim):
-   * no hook ran. A blocked verdict goes out if the event names a job and a hook point, else nothing can.
-   */
-  private async concludeUnclaimed(
-    data: Record<string, unknown>,
-    executionId: string,
-  ): Promise<StageCompletedDetail | undefined> {
-    const named = StageName.safeParse(data.stage ?? (data.detail as unknown));
-    if (!named.success) return undefined;
-    const detail: StageCompletedDetail = {
-      ...named.data,
-      verdict: 'blocked',
-      executionId,
-      results: [],
-      review: null,
-      logsError: null,
-      interrupted: true,
-    };
-    await this.deps.events.publish([{ detailType: stageCompletedDetailType, detail }]);
-    return detail;
+    reasons: FieldIssue[],
+  ): Promise<ClaimOutput> {
+    await this.deps.claims.recordRejection({ eventId, executionId, reasons, event });
+    return { claim: { outcome: 'rejected', reasons } };
   }
 
   /** The attempt as a result and a pending log; the logs are written when due (`pendingLogLimits`). */
-  private async record(
-    args: HookTaskArgs & { run: RunState },
-    attempt: Attempt,
-    keepExisting = false,
-  ): Promise<RunState> {
-    const { hook, run, index, executionId } = args;
-    const { result, hookRevision } =
-      'runnerError' in attempt
-        ? {
-            hookRevision: hook.revision,
-            result: engineError(
-              this.now(),
-              `the hook runner failed: ${attempt.runnerError.error}${attempt.runnerError.cause ? `: ${attempt.runnerError.cause}` : ''}`,
-            ),
-          }
-        : attempt;
-    const outcome = outcomeOf(result.status, hook.failureMode);
-    const logId = invocationIdOf(executionId, index);
-    const entry: PendingLog = {
-      index,
-      hookRevision,
-      result,
-      status: result.status,
-      outcome,
-      recordedAt: this.now().getTime(),
-    };
-    const next: RunState = {
-      ...run,
-      index: index + 1,
-      current: run.plan.hooks[index + 1] ?? null,
-      results: [
-        ...run.results,
-        {
-          hookId: hook.id,
-          name: hook.name,
-          status: result.status,
-          outcome,
-          durationMs: result.durationMs,
-          // Cited once the log is written: a verdict never names a log that is not there.
-          logId: null,
-        },
-      ],
-      verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
-      blocked: outcome === 'blocked',
-      // Kept short: it travels in the state; the log holds the whole message.
-      last: {
-        logId,
-        hookId: hook.id,
-        name: hook.name,
-        errorMessage: boundText(failureMessage(result) ?? '', 1024).text || null,
-      },
-      pending: [...run.pending, entry],
-    };
-    if (!this.logsDue(next, jsonBytes(entry) > pendingLogLimits.entryBytes)) return next;
+  private async record(args: HookTaskArgs & { run: RunState }, attempt: Attempt): Promise<RunState> {
+    const { run, executionId } = args;
+    const at = this.now();
+    const next = recordAttempt(run, { ...args, attempt, at });
+    if (!logsDue(next, at)) return next;
     try {
-      await this.writeLogs(args.stage, executionId, next, keepExisting);
+      await this.writeLogs(args.stage, executionId, next);
       return logsWritten(next, executionId);
     } catch (error) {
       // A fault of this code is not the store's: it fails the step (StageFailed), as before.
@@ -438,46 +274,10 @@ export class StageTasks {
     }
   }
 
-  private logsDue(run: RunState, large: boolean): boolean {
-    const [oldest] = run.pending;
-    if (!oldest) return false;
-    const next = run.current;
-    return (
-      large ||
-      run.blocked ||
-      next === null ||
-      next.isolation === 'task' ||
-      run.pending.length >= pendingLogLimits.entries ||
-      this.now().getTime() - oldest.recordedAt >= pendingLogLimits.ageMs ||
-      jsonBytes(run.pending) > pendingLogLimits.bytes
-    );
-  }
-
-  /**
-   * Writes pending logs in one batch; with `keepExisting` (ending an interrupted stage, where a log
-   * written before the stop must not be replaced by an "interrupted" one) one conditional put each.
-   */
-  private async writeLogs(
-    stage: Stage,
-    executionId: string,
-    { plan, pending }: Pick<RunState, 'plan' | 'pending'>,
-    keepExisting = false,
-  ): Promise<void> {
-    const entries = pending.map((entry) => {
-      const { index } = entry;
-      const hook = plan.hooks[index];
-      if (!hook) throw new Error(`a pending log names position ${index}, which the plan does not have`);
-      const input = this.hookInput({ stage, hook, index, executionId }, entry.hookRevision);
-      const draft = executionLogDraft(hook, input, entry.result, {
-        hookPoint: stage.hookPoint,
-        executionId,
-        outcome: entry.outcome,
-        status: entry.status,
-      });
-      return { id: input.invocationId, draft };
-    });
-    if (keepExisting) await Promise.all(entries.map(({ draft, id }) => this.deps.logs.append(draft, id)));
-    else if (entries.length > 0) await this.deps.logs.appendAll(entries);
+  /** Writes the pending logs in one batch (a log written again under its id replaces the earlier one). */
+  private async writeLogs(stage: Stage, executionId: string, run: Pick<RunState, 'plan' | 'pending'>) {
+    const entries = pendingLogDrafts(stage, executionId, run);
+    if (entries.length > 0) await this.deps.logs.appendAll(entries);
   }
 
   private async runHook(
@@ -491,7 +291,7 @@ export class StageTasks {
         hookRevision: args.hook.revision,
       };
     }
-    const input = this.hookInput(args, hook.revision);
+    const input = stageHookInput(args.stage, args.hook, args.index, args.executionId, hook.revision);
     if (!hook.enabled) {
       return {
         result: engineError(this.now(), `hook ${hook.name} was disabled after the stage was planned`),
@@ -518,104 +318,15 @@ export class StageTasks {
     if (secret) this.secretCache.set(key, secret);
     return secret;
   }
-
-  private hookInput({ stage, hook, index, executionId }: HookTaskArgs, revision: number): HookInput {
-    // Stable per execution and position: a retried task records under the same id, not a second log.
-    return hookInputFor(
-      stage,
-      { id: hook.id, name: hook.name, revision },
-      invocationIdOf(executionId, index),
-      false,
-    );
-  }
 }
-
-/** What a verdict needs of a stage that never got as far as a claim. */
-const StageName = Stage.pick({ jobId: true, hookPoint: true });
 
 /** A review comment as the review keeps it (a SendTaskFailure cause can be long). */
 const shortComment = (comment: string | null | undefined) => (comment ? comment.slice(0, 4096) : null);
 
 const cacheKey = (id: string, revision: number) => `${id}@${revision}`;
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
-/**
- * Logs that wait because the store refuses them travel in the run state, which Step Functions caps at
- * 256 KiB (past it the execution fails with no verdict). Over this, their captured text is cut to a
- * short head each (`truncated` set): the log keeps what ran, how it ended and the start of its output.
- */
-export const PENDING_BUDGET_BYTES = 64 * 1024;
-const PENDING_CAPTURE_BYTES = 1024;
-
-function withinPendingBudget(run: RunState): RunState {
-  if (jsonBytes(run.pending) <= PENDING_BUDGET_BYTES) return run;
-  const pending = run.pending.map((entry) => {
-    const cut = (text: string | null) =>
-      text === null ? { text, cut: false } : boundText(text, PENDING_CAPTURE_BYTES);
-    const stdout = cut(entry.result.stdout);
-    const stderr = cut(entry.result.stderr);
-    const responseBody = cut(entry.result.responseBody);
-    const errorMessage = cut(entry.result.errorMessage);
-    const message = entry.result.message === undefined ? undefined : cut(entry.result.message);
-    const cutAny = [stdout, stderr, responseBody, errorMessage, message].some((field) => field?.cut);
-    if (!cutAny && entry.result.data === undefined) return entry;
-    // `data` is not kept in the log (it stays in the captured output it came from).
-    const { data: _data, ...kept } = entry.result;
-    const result = {
-      ...kept,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      responseBody: responseBody.text,
-      errorMessage: errorMessage.text,
-      ...(message !== undefined && { message: message.text ?? '' }),
-      truncated: entry.result.truncated || cutAny,
-    };
-    return { ...entry, result };
-  });
-  return { ...run, pending };
-}
-
-/** The run once its pending logs are written: each of their results now cites its log. */
-function logsWritten(run: RunState, executionId: string): RunState {
-  if (run.pending.length === 0) return run;
-  // By hook: a plan holds each hook once, and each of its results was recorded with its pending log.
-  const written = new Map(
-    run.pending.map((entry) => [run.plan.hooks[entry.index]?.id, invocationIdOf(executionId, entry.index)]),
-  );
-  const results = run.results.map((result) => {
-    const logId = result.logId === null ? written.get(result.hookId) : undefined;
-    return logId === undefined ? result : { ...result, logId };
-  });
-  return { ...run, results, pending: [] };
-}
-
-/** A log id per (execution, position): deterministic, so a retried RecordExecution writes the same item. */
-export function invocationIdOf(executionId: string, index: number): string {
-  const name = executionId.split(':').at(-1) ?? executionId;
-  return `${name}.${index}`;
-}
-
-function idOf(event: unknown): string {
-  const id = typeof event === 'object' && event !== null && 'id' in event ? event.id : undefined;
-  return typeof id === 'string' && id.length > 0 ? id : 'missing-id';
-}
-
-function emptyResult(at: string): HookRunResult {
-  return {
-    status: 'error',
-    exitCode: null,
-    stdout: null,
-    stderr: null,
-    responseStatus: null,
-    responseBody: null,
-    errorMessage: null,
-    truncated: false,
-    startedAt: at,
-    finishedAt: at,
-    durationMs: 0,
-  };
-}
-
-export function engineError(now: Date, message: string): HookRunResult {
-  return { ...emptyResult(now.toISOString()), errorMessage: message };
+/** The event's id if it is one EventBridge would give (the envelope may be refused for another field). */
+function usableIdOf(event: unknown): string | null {
+  const id = isJsonObject(event) ? event.id : undefined;
+  return EventEnvelope.shape.id.safeParse(id).data ?? null;
 }

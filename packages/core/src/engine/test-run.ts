@@ -9,7 +9,8 @@ import {
 } from '../domain';
 import type { ExecutionLogStore, HookRegistry, ScriptRunner, WebhookSender } from '../ports';
 import { executionLogDraft, hookInputFor } from './log-draft';
-import { engineError, outcomeOf } from './stage-tasks';
+import { engineError, outcomeOf } from './run-state';
+import { stageContextOf } from './stage-context';
 
 export interface TestRunDeps {
   registry: Pick<HookRegistry, 'signingSecret'>;
@@ -41,7 +42,7 @@ export async function runHookTest(
   const detail = { ...sample, ...given, hookPoint: hook.hookPoint };
   const invocationId = `test.${(deps.newId ?? nextId)()}`;
   const input = hookInputFor(
-    { ...detail, sceneTypeId: detail.sceneTypeId ?? null, segmentPath: detail.segmentPath ?? null },
+    stageContextOf(detail),
     { id: hook.id, name: hook.name, revision: hook.revision },
     invocationId,
     true,

@@ -7,6 +7,16 @@ export class StagehooksError extends Error {
   readonly statusCode: number = 500;
 }
 
+/**
+ * An error in one line for the operator who reads it in a log or a task failure: our own message as it
+ * is, anything else marked unexpected, and the underlying cause (errno text, etc.) in brackets.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `unexpected failure: ${String(error)}`;
+  const message = error instanceof StagehooksError ? error.message : `unexpected failure: ${error.message}`;
+  return error.cause instanceof Error ? `${message} (${error.cause.message.trim()})` : message;
+}
+
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `config.timeoutSeconds`; empty for the whole input. */
   path: string;

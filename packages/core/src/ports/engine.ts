@@ -18,12 +18,22 @@ export interface StageClaim {
   claimedAt: string;
 }
 
+/** A stage event refused at validation, and the execution that refused it. */
+export interface EventRejection {
+  /** Null when the event has no usable id (none, not a string, or not one EventBridge would give). */
+  eventId: string | null;
+  executionId: string;
+  reasons: FieldIssue[];
+  event: unknown;
+}
+
 export interface EventClaims {
   /** 'claimed' the first time an id is seen; 'duplicate' afterwards. The claim also indexes the job's executions. */
   claim(claim: Omit<StageClaim, 'claimedAt'>): Promise<'claimed' | 'duplicate'>;
   /** The executions that claimed a stage event of this job, oldest first. */
   executionsOf(jobId: string): Promise<StageClaim[]>;
-  recordRejection(eventId: string, reasons: FieldIssue[], event: unknown): Promise<void>;
+  /** Keeps a refused event and why: one record per event id, or per execution for an event without one. */
+  recordRejection(rejection: EventRejection): Promise<void>;
 }
 
 export interface ReviewStore {

@@ -50,6 +50,15 @@ describe('keys', () => {
       'LOG#2026-11-20T12:00:00.000Z#01L',
     );
   });
+
+  it('keys a rejected event by its id, and one without an id by the execution that refused it', () => {
+    const arn = 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:x';
+    expect(keys.rejectedEvent.pk({ eventId: 'evt-1', executionId: arn })).toBe('EVENT#evt-1');
+    expect(keys.rejectedEvent.pk({ eventId: null, executionId: arn })).toBe(`EXECUTION#${arn}`);
+    expect(keys.rejectedEvent.gsi2sk('2026-11-20T12:00:00.000Z', { eventId: null, executionId: arn })).toBe(
+      `2026-11-20T12:00:00.000Z#${arn}`,
+    );
+  });
 });
 
 describe('createTableInput', () => {

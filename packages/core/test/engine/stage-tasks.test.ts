@@ -1,4 +1,4 @@
-import type { HookRunResult } from '@stagehooks/core/domain';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DynamoEventClaims,
   DynamoExecutionLogStore,
@@ -8,7 +8,6 @@ import {
 import {
   failureMessage,
   initialRun,
-  outcomeOf,
   PENDING_BUDGET_BYTES,
   pendingLogLimits,
   type RunState,
@@ -18,6 +17,9 @@ import { StoreError, StoreUnavailableError } from '@stagehooks/core/errors';
 import { createTestTable } from '@test/dynamodb';
 import { hookCreate } from '@test/hooks';
 import { withFailingWrites } from '@test/logs';
+import { hookResult } from '@test/results';
+import { openReview } from '@test/reviews';
+import { executionArn, stageOf } from '@test/stages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -25,19 +27,7 @@ let tasks: StageTasks;
 let registry: DynamoHookRegistry;
 let logs: DynamoExecutionLogStore;
 
-const passed = (): HookRunResult => ({
-  status: 'passed',
-  exitCode: 0,
-  stdout: 'ok',
-  stderr: '',
-  responseStatus: null,
-  responseBody: null,
-  errorMessage: null,
-  truncated: false,
-  startedAt: '2026-11-20T12:00:00.000Z',
-  finishedAt: '2026-11-20T12:00:00.010Z',
-  durationMs: 10,
-});
+const passed = () => hookResult();
 
 beforeAll(async () => {
   table = await createTestTable();
@@ -48,28 +38,10 @@ beforeAll(async () => {
 });
 afterAll(() => table.drop());
 
-const stage = (jobId: string) => ({
-  eventId: `evt-${jobId}`,
-  hookPoint: 'post_segment' as const,
-  jobId,
-  projectId: 'p1',
-  sceneTypeId: null,
-  segmentPath: null,
-  metadata: {},
-  sceneContext: {},
-});
-const executionId = (name: string) =>
-  `arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:${name}`;
+const stage = stageOf;
+const executionId = executionArn;
 
-describe('outcomes and messages', () => {
-  it('maps a failure by the failure mode, and a pass or a skip regardless of it', () => {
-    expect(outcomeOf('failed', 'block')).toBe('blocked');
-    expect(outcomeOf('timed_out', 'warn')).toBe('warned');
-    expect(outcomeOf('error', 'ignore')).toBe('ignored');
-    expect(outcomeOf('passed', 'block')).toBe('continued');
-    expect(outcomeOf('skipped', 'block')).toBe('ignored');
-  });
-
+describe('failure messages', () => {
   it('says what went wrong in one line', () => {
     expect(failureMessage(passed())).toBeNull();
     expect(failureMessage({ ...passed(), status: 'failed', exitCode: 2 })).toBe('exited with code 2');
@@ -114,55 +86,6 @@ describe('StageTasks', () => {
     );
   });
 
-  it('ends a stage stopped before its claim was through with a blocked verdict, if the event names its job', async () => {
-    // Prepare: what the last state data can be when the stack stopped that early
-    const published: unknown[] = [];
-    const early = new StageTasks({
-      ...tasksDeps(),
-      events: { publish: async (events) => void published.push(...events) },
-    });
-    const event = {
-      id: 'evt-early',
-      source: 'studio.pipeline',
-      detail: { jobId: 'job-early', hookPoint: 'pre_segment' },
-    };
-    const id = executionId('job-early-1');
-
-    // Act
-    const fromEvent = await early.concludeInterrupted(event, id, 'stopped');
-    const fromUnclaimed = await early.concludeInterrupted(
-      { stage: { jobId: 'job-early', hookPoint: 'pre_segment' }, run: initialRun() },
-      id,
-      'stopped',
-    );
-    const nameless = await early.concludeInterrupted(
-      { ...event, detail: { hookPoint: 'nowhere' } },
-      id,
-      'stopped',
-    );
-    const duplicate = await early.concludeInterrupted({ claim: { outcome: 'duplicate' } }, id, 'stopped');
-
-    // Assess
-    const verdict = {
-      jobId: 'job-early',
-      hookPoint: 'pre_segment',
-      verdict: 'blocked',
-      executionId: id,
-      results: [],
-      review: null,
-      logsError: null,
-      interrupted: true,
-    };
-    expect(fromEvent).toEqual(verdict);
-    expect(fromUnclaimed).toEqual(verdict);
-    expect(nameless).toBeUndefined();
-    expect(duplicate).toBeUndefined();
-    expect(published).toEqual([
-      { detailType: 'Stage Hooks Completed', detail: verdict },
-      { detailType: 'Stage Hooks Completed', detail: verdict },
-    ]);
-  });
-
   it('records a hook deleted between planning and running as an error, not a crash', async () => {
     const { hook } = await registry.create(
       hookCreate({ name: 'vanishing', hookPoint: 'pre_segment' }),
@@ -191,24 +114,15 @@ describe('StageTasks', () => {
   it('hands back an early decision in exactly the shape SendTaskSuccess carries', async () => {
     // Prepare: a review decided before its waiting state stored the token
     const reviews = new DynamoReviewStore(table.doc, { tableName: table.tableName });
-    await reviews.create({
-      id: 'review.early',
-      status: 'open',
-      jobId: 'job-early',
-      hookPoint: 'post_segment',
-      scopeType: 'project',
-      executionId: executionId('job-early'),
-      hookId: 'h',
-      hookName: 'gate',
-      logId: 'job-early.0',
-      errorMessage: null,
-      taskToken: null,
-      decision: null,
-      decidedBy: null,
-      comment: null,
-      createdAt: '2026-11-20T12:00:00.000Z',
-      decidedAt: null,
-    });
+    await reviews.create(
+      openReview({
+        id: 'review.early',
+        jobId: 'job-early',
+        executionId: executionId('job-early'),
+        hookId: 'h',
+        logId: 'job-early.0',
+      }),
+    );
     await reviews.decide('review.early', 'approve', 'quick-admin', 'seen it');
 
     // Act
@@ -511,7 +425,50 @@ describe('StageTasks', () => {
       ],
     });
   });
+
+  it('keeps a record of every rejected event without an id, and one of a rejected event delivered twice', async () => {
+    // Prepare: two events without a usable id, and one with an id delivered twice, each refused
+    const refused = (jobId: string, id?: unknown) => ({
+      ...(id === undefined ? {} : { id }),
+      source: 'studio.pipeline',
+      'detail-type': 'Stage Reached',
+      detail: { jobId },
+    });
+
+    // Act
+    await tasks.validateAndClaim(refused('job-nameless-1'), executionId('nameless-1'));
+    await tasks.validateAndClaim(refused('job-nameless-2', 42), executionId('nameless-2'));
+    await tasks.validateAndClaim(refused('job-twice', 'evt-twice'), executionId('twice-1'));
+    await tasks.validateAndClaim(refused('job-twice', 'evt-twice'), executionId('twice-2'));
+
+    // Assess
+    const rejected = (await rejectedEvents()).filter((r) => /job-(nameless|twice)/.test(String(r.event)));
+    expect(rejected.map((r) => [JSON.parse(String(r.event)).detail.jobId, r.eventId]).sort()).toEqual([
+      ['job-nameless-1', null],
+      ['job-nameless-2', null],
+      ['job-twice', 'evt-twice'],
+    ]);
+    expect(
+      rejected.find((r) => r.eventId === null && String(r.event).includes('job-nameless-2')),
+    ).toMatchObject({
+      executionId: executionId('nameless-2'),
+      reasons: expect.arrayContaining([{ path: 'id', message: expect.any(String) }]),
+    });
+  });
 });
+
+/** Every rejected-event record in the table, as stored. */
+async function rejectedEvents() {
+  const { Items = [] } = await table.doc.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'REJECTED_EVENTS' },
+    }),
+  );
+  return Items;
+}
 
 /** Real stores; the executors are ports with their own tests, so these stand-ins just pass. */
 function tasksDeps() {

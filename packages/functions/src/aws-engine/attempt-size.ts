@@ -1,3 +1,4 @@
+import { jsonBytes } from '@stagehooks/core/domain';
 import type { Attempt } from '@stagehooks/core/engine';
 
 /**
@@ -10,7 +11,6 @@ export const ATTEMPT_BUDGET_BYTES = 128 * 1024;
 const capturedFields = ['stdout', 'stderr', 'responseBody'] as const;
 type CapturedField = (typeof capturedFields)[number];
 
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 /** Bytes a string takes inside JSON, escapes included, without its quotes. */
 const encodedBytes = (text: string) => jsonBytes(text) - 2;
 

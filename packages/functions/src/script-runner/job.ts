@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { safeParseFields } from '@stagehooks/core/domain';
 import { type Attempt, HookTaskArgs, RunHookArgs, type RunState } from '@stagehooks/core/engine';
+import { describeError } from '@stagehooks/core/errors';
 import type { TaskReport, TaskReporter } from '@stagehooks/core/ports';
 import { z } from 'zod';
 import { fitAttempt } from '../aws-engine/attempt-size';
@@ -72,12 +73,6 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
-
-const describeError = (error: unknown) => {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
-  return `${error.name}: ${error.message}${cause}`;
-};
 
 /** Reports a job the runner cannot read, so its task fails now instead of at its timeout. */
 export async function reportInvalidJob(

@@ -43,6 +43,7 @@ import { ScriptLauncher } from '../script-launcher';
 import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
+import { concludeInterrupted } from './interrupted-stage';
 import { localScriptUsers } from './script-users';
 
 export const STATE_MACHINE_NAME = 'stagehooks-stage';
@@ -256,13 +257,12 @@ export async function startLocalStack(
     });
 
     const interrupted = await sfn.recoverInterrupted((record) =>
-      tasks
-        .concludeInterrupted(
-          lastStateData(record),
-          record.executionArn,
-          'the local stack stopped while this stage was running',
-        )
-        .then(() => undefined),
+      concludeInterrupted(
+        { logs: engineLogs, reviews, events },
+        lastStateData(record),
+        record.executionArn,
+        'the local stack stopped while this stage was running',
+      ).then(() => undefined),
     );
 
     const aws = await loadAwsCredentials(config.home, config.awsCredentials);

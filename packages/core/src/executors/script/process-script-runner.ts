@@ -13,7 +13,7 @@ import {
   MAX_JSON_DEPTH,
   parseOrThrow,
 } from '../../domain';
-import { StagehooksError } from '../../errors';
+import { describeError, StagehooksError } from '../../errors';
 import type { ScriptHook, ScriptRunner } from '../../ports';
 import {
   type FinishedProcess,
@@ -278,7 +278,7 @@ export class ProcessScriptRunner implements ScriptRunner {
       const finished = await this.settings.launcher.run(
         this.launch(hook, input, interpreter, folder, scriptFile, user),
       );
-      return finish(outcomeOf(finished, hook.config.timeoutSeconds, sandboxed));
+      return finish(runOutcomeOf(finished, hook.config.timeoutSeconds, sandboxed));
     } catch (error) {
       return finish(errorOutcome(error));
     } finally {
@@ -547,7 +547,8 @@ function rejectNulCharacters(hook: ScriptHook): void {
   }
 }
 
-function outcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed: boolean): RunOutcome {
+/** What a finished process comes to as a run: timed out, killed, the sandbox's failure, or its exit and verdict line. */
+function runOutcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandboxed: boolean): RunOutcome {
   const stderr = finished.stderr.text;
   const captured = {
     stdout: finished.stdout.text,
@@ -633,11 +634,4 @@ function errorOutcome(error: unknown): RunOutcome {
     errorMessage: describeError(error),
     truncated: false,
   };
-}
-
-/** Our own message, plus the underlying cause (errno text, etc.) for the operator. */
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return `unexpected failure: ${String(error)}`;
-  const message = error instanceof StagehooksError ? error.message : `unexpected failure: ${error.message}`;
-  return error.cause instanceof Error ? `${message} (${error.cause.message.trim()})` : message;
 }
