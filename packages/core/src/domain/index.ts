@@ -1,6 +1,5 @@
 export * from './audit';
 export * from './event-envelope';
-export * from './exact-shape';
 export * from './execution-log';
 export * from './hook';
 export * from './hook-points';
