@@ -410,6 +410,36 @@ describe('what every execution logs', () => {
     expect(receiver.requests.length).toBe(before);
   });
 
+  it('sends a retried webhook its attempt number, and logs the first attempt input', async () => {
+    // Prepare: the receiver is overloaded once
+    const before = receiver.requests.length;
+    await t.define({
+      name: 'flaky',
+      type: 'webhook',
+      hookPoint: 'post_delivery',
+      scopeType: 'project',
+      scopeId: 'p-retry',
+      config: { url: receiver.url('/flaky') },
+    });
+    receiver.reply({ status: 503 }, { status: 200 });
+
+    // Act
+    await t.emit({ hookPoint: 'post_delivery', jobId: 'job-retry', projectId: 'p-retry' });
+    const verdict = await t.receiver.verdict('job-retry', 'post_delivery');
+
+    // Assess: two deliveries of one input, numbered
+    expect(verdict.detail.verdict).toBe('passed');
+    const bodies = receiver.requests.slice(before).map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => [b.jobId, b.attempt])).toEqual([
+      ['job-retry', 1],
+      ['job-retry', 2],
+    ]);
+    expect({ ...bodies[1], attempt: 1 }).toEqual(bodies[0]);
+    const [log] = await logsOf('job-retry');
+    expect(log).toMatchObject({ status: 'passed', responseStatus: 200 });
+    expect(log?.input).toEqual(bodies[0]);
+  });
+
   it('kills a timed-out script with its children, and logs it', async () => {
     // Prepare: a script that backgrounds a child and waits past its 1 s budget
     await t.define({

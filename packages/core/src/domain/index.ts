@@ -2,7 +2,6 @@ export * from './audit';
 export * from './effective-hook';
 export * from './event-envelope';
 export * from './events';
-export * from './exact-shape';
 export * from './execution-log';
 export * from './hook';
 export * from './hook-points';

@@ -53,7 +53,7 @@ export const Timestamp = z.iso.datetime({ offset: true });
 
 /**
  * The scope a record names (a planned hook's source, what an effective hook overrides): the shape every
- * such field has. A plain object, so the run state that carries it stays quick to check (`exactShape`).
+ * such field has.
  */
 export const ScopeRef = z.object({ scopeType: ScopeType, scopeId: z.string().nullable() });
 export type ScopeRef = z.output<typeof ScopeRef>;

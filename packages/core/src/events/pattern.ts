@@ -1,7 +1,5 @@
 import {
   stageEventSource,
-  stagehooksDetailTypes,
-  stagehooksEventSource,
   stageReachedDetailType,
 } from '../domain';
 import { type FieldIssue, ValidationError } from '../errors';
@@ -16,18 +14,18 @@ import { type FieldIssue, ValidationError } from '../errors';
  */
 
 /** A JSON scalar: what a pattern can match exactly, and the only kind of value a matcher sees in an event. */
-export type PatternScalar = string | number | boolean | null;
+type PatternScalar = string | number | boolean | null;
 
 type OneOrMore<T> = T | readonly T[];
 type IgnoringCase = { readonly 'equals-ignore-case': string };
 
-export type NumericOperator = '=' | '<' | '<=' | '>' | '>=';
+type NumericOperator = '=' | '<' | '<=' | '>' | '>=';
 /** One comparison, or a range with the lower bound first: `[">", 0, "<=", 5]`. */
-export type NumericCondition =
+type NumericCondition =
   | readonly [NumericOperator, number]
   | readonly ['>' | '>=', number, '<' | '<=', number];
 
-export type AnythingBut =
+type AnythingBut =
   | OneOrMore<string>
   | OneOrMore<number>
   | { readonly prefix: OneOrMore<string> }
@@ -36,7 +34,7 @@ export type AnythingBut =
   | { readonly wildcard: OneOrMore<string> };
 
 /** A content filter: an object with exactly one of these keys. */
-export type ValueMatcher =
+type ValueMatcher =
   | { readonly prefix: string | IgnoringCase }
   | { readonly suffix: string | IgnoringCase }
   | IgnoringCase
@@ -63,25 +61,11 @@ export const stageReachedPattern = {
   'detail-type': [stageReachedDetailType],
 } as const satisfies EventPattern;
 
-/** Completion and block events stagehooks puts on the bus, for rules that forward them to a studio's systems. */
-export const stagehooksEventPattern = {
-  source: [stagehooksEventSource],
-  'detail-type': stagehooksDetailTypes,
-} as const satisfies EventPattern;
-
-/** Checks `input` against EventBridge's pattern grammar; throws a ValidationError naming every bad part. */
-export function validatePattern(input: unknown): EventPattern {
-  assertEventPattern(input);
-  return input;
-}
-
-/** Whether EventBridge would deliver `event` to a rule with `pattern`; throws a ValidationError for a bad pattern. */
-export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
-  return matchesAt(compileOrThrow(pattern), event);
-}
-
-/** Validates and compiles `pattern` once, for a rule that matches many events (a bus on its hot path). */
-export function compilePattern(pattern: EventPattern): (event: unknown) => boolean {
+/**
+ * Checks `pattern` against EventBridge's grammar, throwing a ValidationError (a 400) that names every bad
+ * part, and compiles it once, for a rule that matches many events (a bus on its hot path).
+ */
+export function compilePattern(pattern: unknown): (event: unknown) => boolean {
   const compiled = compileOrThrow(pattern);
   return (event) => matchesAt(compiled, event);
 }
@@ -103,10 +87,6 @@ type Invalid = { invalid: string };
 
 const invalid = (reason: string): Invalid => ({ invalid: reason });
 const isInvalid = <T extends object>(result: T | Invalid): result is Invalid => 'invalid' in result;
-
-function assertEventPattern(input: unknown): asserts input is EventPattern {
-  compileOrThrow(input);
-}
 
 function compileOrThrow(input: unknown): CompiledPattern {
   const issues: FieldIssue[] = [];

@@ -380,6 +380,27 @@ describe('HttpWebhookSender against a real HTTP receiver', () => {
       }
     });
 
+    it('numbers each attempt in the body it sends, and signs that body', async () => {
+      // Prepare
+      sender = senderFor();
+      receiver.reply({ status: 503 }, { status: 200 });
+      const input = hookInput();
+
+      // Act
+      const result = await sender.send(hookAt(), input, signingSecret);
+
+      // Assess
+      expect(result.status).toBe('passed');
+      const [first, second] = receiver.requests;
+      if (!first || !second) throw new Error('expected two requests');
+      expect(new Webhook(signingSecret).verify(first.body, signedHeaders(first))).toEqual(input);
+      expect(new Webhook(signingSecret).verify(second.body, signedHeaders(second))).toEqual({
+        ...input,
+        attempt: 2,
+      });
+      expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    });
+
     it('fails after maxAttempts, summarising every attempt and keeping the last response', async () => {
       // Prepare
       sender = senderFor();

@@ -1,5 +1,5 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import { exactShape, parseOrThrow } from '@stagehooks/core/domain';
+import { parseOrThrow } from '@stagehooks/core/domain';
 import {
   ApplyReviewDecisionArgs,
   AwaitReviewArgs,
@@ -16,16 +16,12 @@ import type { z } from 'zod';
 
 /**
  * Parses the task input with its contract schema: a malformed payload fails the task with a
- * `StageTask.InvalidInput` error naming the fields, instead of running on bad data. Input of exactly
- * the contract's shape (every step's, normally) passes a quicker check and is used as it is: the
- * handlers never change their input.
+ * `StageTask.InvalidInput` error naming the fields, instead of running on bad data.
  */
 function parsedInput<S extends z.ZodType>(schema: S): MiddlewareObj<unknown, unknown, Error, Context> {
-  const exact = exactShape(schema);
   return {
     before: (request) => {
       try {
-        if (exact?.(request.event)) return;
         request.event = parseOrThrow(schema, request.event, 'task input');
       } catch (error) {
         const invalid = new Error((error as Error).message, { cause: error });

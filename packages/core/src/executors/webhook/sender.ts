@@ -144,11 +144,11 @@ function targetOf(rawUrl: string): Target | UnsendableHook {
   return { url, hostname, port };
 }
 
-/** Fixed part of a delivery: everything but the per-attempt signature. */
+/** Fixed part of a delivery: everything but the per-attempt body and signature. */
 interface PreparedDelivery {
   target: Target;
   method: string;
-  body: string;
+  input: HookInput;
   headers: Record<string, string>;
   messageId: string;
   key: Buffer;
@@ -159,6 +159,14 @@ interface PreparedDelivery {
 /** Bounded, redacted text for the log: a receiver may echo what it got, secrets included. */
 function redact(text: string, secretValues: readonly string[]): string {
   return secretValues.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+}
+
+/**
+ * The body of attempt `attempt` (1 for the first): the hook input with its `attempt` set, so a receiver
+ * can tell a retry from a first delivery (the `webhook-id` is the same for every attempt).
+ */
+function bodyOf(input: HookInput, attempt: number): string {
+  return JSON.stringify(input.attempt === attempt ? input : { ...input, attempt });
 }
 
 const isRetryable = (outcome: AttemptOutcome) =>
@@ -206,7 +214,7 @@ export class HttpWebhookSender implements WebhookSender {
     const attempts: AttemptOutcome[] = [];
     let stopNote: string | undefined;
     for (;;) {
-      const outcome = await this.#attempt(prepared, budget);
+      const outcome = await this.#attempt(prepared, attempts.length + 1, budget);
       attempts.push(outcome);
       if (!isRetryable(outcome) || attempts.length >= maxAttempts) break;
       const retryAfterMs =
@@ -264,7 +272,7 @@ export class HttpWebhookSender implements WebhookSender {
     return {
       target,
       method: hook.config.method,
-      body: JSON.stringify(input),
+      input,
       headers: {
         'user-agent': this.#options.userAgent,
         ...configured,
@@ -328,21 +336,23 @@ export class HttpWebhookSender implements WebhookSender {
     };
   }
 
-  async #attempt(delivery: PreparedDelivery, budget: RunBudget): Promise<AttemptOutcome> {
+  /** `attempt`: 1 for the first, as the body says. */
+  async #attempt(delivery: PreparedDelivery, attempt: number, budget: RunBudget): Promise<AttemptOutcome> {
     const route = await this.#route(delivery.target, budget);
     if (!('addresses' in route)) return route;
     if (budget.remainingMs() <= 0) return { kind: 'timeout' };
     const { url } = delivery.target;
     const agent = url.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent;
+    const body = bodyOf(delivery.input, attempt);
     return deliverOnce(
       {
         url,
         method: delivery.method,
-        body: delivery.body,
-        // Signed per attempt: the timestamp is when this attempt left.
+        body,
+        // Signed per attempt: over this attempt's body, and the timestamp is when this attempt left.
         headers: {
           ...delivery.headers,
-          ...signatureHeaders(delivery.messageId, new Date(), delivery.body, delivery.key),
+          ...signatureHeaders(delivery.messageId, new Date(), body, delivery.key),
         },
       },
       { agent, addresses: route.addresses, timeoutMs: budget.remainingMs() },
