@@ -161,7 +161,7 @@ export async function benchLambda(): Promise<boolean> {
     const larger = engineSize / claimSize;
     const met = slower <= ALLOWED && larger <= ALLOWED;
     console.log(
-      `  B against A: cold start (median) x${slower.toFixed(3)}, size x${larger.toFixed(3)}; bound x${ALLOWED}: ${met ? 'met' : 'NOT met'}`,
+      `  B against A: cold start (median) x${slower.toFixed(3)}, size x${larger.toFixed(3)}; bound x${ALLOWED}: ${met ? 'PASS' : 'MISS'}`,
     );
     return met;
   } finally {
