@@ -28,7 +28,8 @@ describe("the engine Lambdas' entry point", () => {
 
     // Assess
     expect(Object.keys(stage).sort()).toEqual(lambdaFunctions.map((fn) => fn.handlerExport).sort());
-    for (const { handler } of engineLambdas) {
+    for (const { handler, bundle } of engineLambdas) {
+      expect(bundle).toBe('lambda/engine.mjs');
       const [, exported, name] = handler.split('.');
       expect(exported, handler).toBe('stage');
       expect(typeof stage[name as keyof typeof stage], handler).toBe('function');
