@@ -1,6 +1,7 @@
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named) and prints figures. */
 import { benchDynamoDb } from './dynamodb';
 import { benchEngine } from './engine';
+import { benchLambda } from './lambda';
 import { benchResolve } from './resolve';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -9,6 +10,7 @@ const benches: Record<string, () => Promise<boolean>> = {
   resolve: benchResolve,
   engine: benchEngine,
   dynamodb: benchDynamoDb,
+  lambda: benchLambda,
 };
 
 const asked = process.argv.slice(2);

@@ -1,34 +1,27 @@
-// Bundles the engine Lambdas and the script-runner container entry with esbuild:
-//   dist/lambda/<entry>.mjs   one per src/lambda/<entry>.ts (handler `<entry>.handler`, nodejs22.x)
-//   dist/script-runner.mjs    src/script-runner/main.ts (copied by script-runner.Dockerfile)
-// Each bundle is self-contained, AWS SDK included: the runtime's own SDK version is not ours to pin.
+// Bundles the Lambdas and the script-runner container entry with esbuild:
+//   dist/lambda/engine.mjs     src/engine/lambda-entry.ts: every engine Lambda, handler `engine.stage.<handlerExport>`
+//   dist/lambda/admin-api.mjs  src/lambda/admin-api.ts: the admin API's Lambda, handler `admin-api.handler`
+//   dist/script-runner.mjs     src/script-runner/main.ts (copied by script-runner.Dockerfile)
+// Lambdas run nodejs22.x. Each bundle is self-contained, AWS SDK included: the runtime's own SDK
+// version is not ours to pin.
 //
 // Usage: node packages/functions/build.mjs
-import { readdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const outdir = join(root, 'dist');
 
-/** src/lambda holds the entry points, plus their shared wiring and the entry table. */
-const notEntries = new Set(['deps.ts', 'index.ts']);
-
-const lambdaFiles = (await readdir(join(root, 'src/lambda')))
-  .filter((file) => file.endsWith('.ts') && !notEntries.has(file))
-  .sort();
-const entryPoints = {
-  ...Object.fromEntries(
-    lambdaFiles.map((file) => [`lambda/${file.slice(0, -'.ts'.length)}`, join(root, 'src/lambda', file)]),
-  ),
+/** Output path (under dist/, without `.mjs`) -> source. */
+export const entryPoints = {
+  'lambda/engine': join(root, 'src/engine/lambda-entry.ts'),
+  'lambda/admin-api': join(root, 'src/lambda/admin-api.ts'),
   'script-runner': join(root, 'src/script-runner/main.ts'),
 };
 
-await rm(outdir, { recursive: true, force: true });
-const result = await build({
-  entryPoints,
-  outdir,
+/** How every bundle is built; `npm run bench -- lambda` builds its variants with the same. */
+export const bundleOptions = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
   format: 'esm',
@@ -46,9 +39,23 @@ const result = await build({
   banner: {
     js: "import { createRequire as __stagehooksCreateRequire } from 'node:module';\nconst require = __stagehooksCreateRequire(import.meta.url);",
   },
-});
+};
 
-for (const [file, output] of Object.entries(result.metafile.outputs)) {
-  if (!file.endsWith('.mjs')) continue;
-  console.log(`${(output.bytes / 1024).toFixed(0).padStart(6)} KiB  ${file.slice(file.indexOf('dist/'))}`);
+/** Builds `entries` into a fresh `outdir`; answers each bundle's size in bytes, by its path under outdir. */
+export async function bundle(entries, outdir) {
+  await rm(outdir, { recursive: true, force: true });
+  const result = await build({ ...bundleOptions, entryPoints: entries, outdir });
+  return Object.fromEntries(
+    Object.entries(result.metafile.outputs)
+      .filter(([file]) => file.endsWith('.mjs'))
+      // Metafile paths are relative to the working directory.
+      .map(([file, output]) => [relative(outdir, resolve(file)), output.bytes]),
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const sizes = await bundle(entryPoints, join(root, 'dist'));
+  for (const [file, bytes] of Object.entries(sizes)) {
+    console.log(`${(bytes / 1024).toFixed(0).padStart(6)} KiB  dist/${file}`);
+  }
 }

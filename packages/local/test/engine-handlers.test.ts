@@ -7,7 +7,7 @@ import {
   stateNames,
   substitutePlaceholders,
 } from '@stagehooks/core/engine';
-import { createStageHandlers, type StageHandlers } from '@stagehooks/functions/stage';
+import { createStageHandlers, type StageHandlers } from '@stagehooks/functions/engine';
 import { localTaskHandlers } from '@stagehooks/local/engine';
 import { LocalEventBus } from '@stagehooks/local/event-bus';
 import { LocalStepFunctions } from '@stagehooks/local/step-functions';
@@ -19,9 +19,11 @@ import { describe, expect, it, vi } from 'vitest';
 const timeLeft = async (_event: unknown, context: Context) => context.getRemainingTimeInMillis();
 const handlers = localTaskHandlers(
   {
-    runWebhook: timeLeft,
-    runScriptAndRecord: timeLeft,
-    awaitReview: async (_event: unknown, context: Context) => ({ left: context.getRemainingTimeInMillis() }),
+    [stateNames.runWebhook]: timeLeft,
+    [stateNames.runScriptInPool]: timeLeft,
+    [stateNames.awaitReview]: async (_event: unknown, context: Context) => ({
+      left: context.getRemainingTimeInMillis(),
+    }),
   } as unknown as StageHandlers,
   new LocalEventBus(),
 );
@@ -61,6 +63,65 @@ describe('local task handlers', () => {
     // Assess
     expect(answer).toEqual({ left: expect.any(Number) });
     expect((answer as { left: number }).left).toBeLessThanOrEqual(30_000);
+  });
+});
+
+describe('the local dispatch', () => {
+  /** Handlers that answer the payload they were given. */
+  const echo = async (event: unknown) => ({ given: event });
+  const echoing = localTaskHandlers(
+    {
+      [stateNames.runScriptInPool]: echo,
+      [stateNames.runScriptInTask]: echo,
+      [stateNames.awaitReview]: async () => undefined,
+    } as unknown as StageHandlers,
+    new LocalEventBus(),
+  );
+
+  it('has a handler for every Task state of the definition (the emulator would call AWS for one without)', () => {
+    const tasks = Object.entries(stageStateMachineDefinition().States as Record<string, { Type: string }>)
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([name]) => name);
+    expect(Object.keys(echoing).sort()).toEqual(tasks.sort());
+  });
+
+  it("hands a pooled script's runner the job from the queue message, and a task's from its container's env", async () => {
+    // Prepare
+    const job = { index: 2 };
+    const environment = [
+      { Name: 'STAGEHOOKS_TASK_TOKEN', Value: 't1' },
+      { Name: 'STAGEHOOKS_JOB', Value: JSON.stringify(job) },
+    ];
+
+    // Act
+    const queued = await echoing[stateNames.runScriptInPool](
+      { MessageBody: { taskToken: 't1', job } },
+      contextOf(960),
+    );
+    const ownTask = await echoing[stateNames.runScriptInTask](
+      { Overrides: { ContainerOverrides: [{ Name: 'script-runner', Environment: environment }] } },
+      contextOf(960),
+    );
+
+    // Assess
+    expect(queued).toEqual({ given: job });
+    expect(ownTask).toEqual({ given: job });
+  });
+
+  it('leaves a waitForTaskToken state waiting for its token when its Lambda knows no output yet', async () => {
+    // Prepare
+    const context = contextOf(60);
+    context.waitForTaskToken.mockResolvedValue({ decision: 'approve' });
+
+    // Act
+    const output = await echoing[stateNames.awaitReview](
+      { Payload: { reviewId: 'r1', taskToken: 't1' } },
+      context,
+    );
+
+    // Assess
+    expect(context.waitForTaskToken).toHaveBeenCalledWith('t1');
+    expect(output).toEqual({ decision: 'approve' });
   });
 });
 

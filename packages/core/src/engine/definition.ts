@@ -9,18 +9,13 @@
 
 import { hookPoints, stageCompletedDetailType, stagehooksEventSource } from '../domain';
 import { initialRun, RunState } from './contracts';
+import type { DefinitionPlaceholder } from './task-states';
 
-/** Every placeholder the definition uses; the infrastructure must supply each. */
-export const definitionPlaceholders = [
-  'ValidateAndClaimFunctionArn',
-  'ResolveEffectiveHooksFunctionArn',
-  'RunWebhookFunctionArn',
-  'RecordExecutionFunctionArn',
-  'WriteExecutionLogsFunctionArn',
-  'FlagForReviewFunctionArn',
-  'AwaitReviewFunctionArn',
-  'ApplyReviewDecisionFunctionArn',
-  'SkipRemainingHooksFunctionArn',
+/**
+ * The placeholders of the service integrations; each Lambda's comes from its row in the table of
+ * Task states (`definitionPlaceholders` lists them all).
+ */
+export const servicePlaceholders = [
   'ScriptQueueUrl',
   'ScriptClusterArn',
   'ScriptTaskDefinitionArn',
@@ -29,7 +24,6 @@ export const definitionPlaceholders = [
   'ScriptSecurityGroupId',
   'EventBusName',
 ] as const;
-export type DefinitionPlaceholder = (typeof definitionPlaceholders)[number];
 
 /** State names as operators read them in the execution history; local handlers are keyed by them. */
 export const stateNames = {
@@ -61,23 +55,6 @@ export const stateNames = {
   emitVerdict: 'EmitVerdict',
   stageComplete: 'StageComplete',
 } as const;
-
-/** Task states whose work a local handler does; a test checks every Task state is in here. */
-export const taskStates = [
-  stateNames.validateAndClaim,
-  stateNames.resolveEffectiveHooks,
-  stateNames.runWebhook,
-  stateNames.runScriptInPool,
-  stateNames.runScriptInTask,
-  stateNames.recordExecution,
-  stateNames.writeExecutionLogs,
-  stateNames.flagForReview,
-  stateNames.awaitReview,
-  stateNames.applyReviewDecision,
-  stateNames.skipRemainingHooks,
-  stateNames.emitVerdict,
-] as const;
-export type TaskStateName = (typeof taskStates)[number];
 
 export interface DefinitionOptions {
   /** How long a blocked stage waits for a review decision; default 7 days. */

@@ -4,5 +4,6 @@ export * from './log-draft';
 export * from './run-state';
 export * from './stage-context';
 export * from './stage-tasks';
+export * from './task-states';
 export * from './task-tokens';
 export * from './test-run';

@@ -1,7 +1,4 @@
-import {
-  stageEventSource,
-  stageReachedDetailType,
-} from '../domain';
+import { stageEventSource, stageReachedDetailType } from '../domain';
 import { type FieldIssue, ValidationError } from '../errors';
 
 /*

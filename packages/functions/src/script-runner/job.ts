@@ -1,10 +1,17 @@
 import { setMaxListeners } from 'node:events';
 import { safeParseFields } from '@stagehooks/core/domain';
-import { type Attempt, HookTaskArgs, RunHookArgs, type RunState } from '@stagehooks/core/engine';
+import {
+  type Attempt,
+  type RunHookArgs,
+  type RunState,
+  type StageTasks,
+  stateNames,
+  workerState,
+} from '@stagehooks/core/engine';
 import { describeError } from '@stagehooks/core/errors';
 import type { TaskReport, TaskReporter } from '@stagehooks/core/ports';
 import { z } from 'zod';
-import { fitAttempt } from '../aws-engine/attempt-size';
+import { fitAttempt } from '../engine/attempt-size';
 import { errorFields, type Logger } from '../log';
 
 /** What RunScriptInPool puts on the queue. */
@@ -20,10 +27,11 @@ export const runnerErrors = {
 } as const;
 
 export interface ScriptJobDeps {
-  /** StageTasks.runScript (a task of its own): loads the hook, runs it, returns the Attempt. */
-  runScript: (args: HookTaskArgs) => Promise<Attempt>;
-  /** StageTasks.runScriptAndRecord (the pool): runs it and records it, returns the run state. */
-  runScriptAndRecord: (args: RunHookArgs) => Promise<RunState>;
+  /**
+   * What the jobs run on: a pooled job does RunScriptInPool's work (runs the script and records it,
+   * answers the run state), a task's job RunScriptInTask's (runs it, answers the Attempt).
+   */
+  tasks: StageTasks;
   reporter: TaskReporter;
   log: Logger;
   /** Default ATTEMPT_BUDGET_BYTES. */
@@ -102,8 +110,9 @@ export async function executeJob(
   interrupt: AbortSignal,
   kind: 'pool' | 'task',
 ): Promise<JobResult> {
-  const schema = kind === 'pool' ? RunHookArgs : HookTaskArgs;
-  const parsed = safeParseFields(schema, job);
+  const pool = workerState(stateNames.runScriptInPool);
+  const ownTask = workerState(stateNames.runScriptInTask);
+  const parsed = safeParseFields(kind === 'pool' ? pool.contract : ownTask.contract, job);
   if (!parsed.success) {
     const reason = `the job is not valid ${kind === 'pool' ? 'RunHookArgs' : 'HookTaskArgs'}: ${parsed.issues
       .map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
@@ -120,8 +129,8 @@ export async function executeJob(
   deps.log.info('script job started', fields);
   const work: Promise<JobOutcome> =
     kind === 'pool'
-      ? deps.runScriptAndRecord(args as RunHookArgs).then((run) => ({ run }))
-      : deps.runScript(args).then((attempt) => ({ attempt }));
+      ? pool.work(deps.tasks, args as RunHookArgs).then((run) => ({ run }))
+      : ownTask.work(deps.tasks, args).then((attempt) => ({ attempt }));
   const outcome = (await untilAborted(
     work.then(
       (ran) => ({ kind: 'ran' as const, ran }),

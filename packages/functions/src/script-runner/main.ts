@@ -18,8 +18,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { z } from 'zod';
 import { S3ScriptStore, SqsScriptJobQueue, StepFunctionsTaskReporter } from '../aws';
-import { createAwsStageTasks } from '../aws-engine';
 import { loadScriptRunnerConfig, type ScriptRunnerConfig } from '../config';
+import { createAwsStageTasks } from '../engine';
 import { errorFields, jsonLogger } from '../log';
 import { graceAfter, runnerErrors, type ScriptJobDeps } from './job';
 import { ScriptJobPool } from './pool';
@@ -60,10 +60,8 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
     }),
   });
   if (scripts.sandbox.warning) log.warn(scripts.sandbox.warning);
-  const tasks = createAwsStageTasks({ config, dynamodb: new DynamoDBClient({ region }), scripts });
   const deps: ScriptJobDeps = {
-    runScript: (args) => tasks.runScript(args),
-    runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
+    tasks: createAwsStageTasks({ config, dynamodb: new DynamoDBClient({ region }), scripts }),
     reporter: new StepFunctionsTaskReporter(new SFNClient({ region, maxAttempts: REPORT_ATTEMPTS })),
     log,
   };

@@ -21,7 +21,7 @@ import { createTestTable } from '@test/dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqsScriptJobQueue, StepFunctionsTaskReporter } from '../../src/aws';
-import { createAwsStageTasks } from '../../src/aws-engine';
+import { createAwsStageTasks } from '../../src/engine';
 import { ScriptJobPool, type ScriptJobPoolOptions } from '../../src/script-runner';
 import { clientConfig, defineShellHook, eventually, poolJobFor, recordingLogger } from '../fixtures';
 
@@ -88,8 +88,7 @@ function poolWith(options: Partial<ScriptJobPoolOptions> = {}) {
   const pool = new ScriptJobPool({
     queue: new SqsScriptJobQueue(sqsClient, queueUrl),
     jobs: {
-      runScript: (args) => tasks.runScript(args),
-      runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
+      tasks,
       reporter: new StepFunctionsTaskReporter(sfnClient),
       log,
     },

@@ -15,7 +15,7 @@ import { createTestTable } from '@test/dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsTaskReporter } from '../../src/aws';
-import { createAwsStageTasks } from '../../src/aws-engine';
+import { createAwsStageTasks } from '../../src/engine';
 import { runTaskJob, type ScriptJobDeps } from '../../src/script-runner';
 import { clientConfig, defineShellHook, jobFor, recordingLogger } from '../fixtures';
 
@@ -35,8 +35,7 @@ beforeAll(async () => {
     scripts: new ProcessScriptRunner({ sandbox: 'none' }),
   });
   deps = {
-    runScript: (args) => tasks.runScript(args),
-    runScriptAndRecord: (args) => tasks.runScriptAndRecord(args),
+    tasks,
     reporter: new StepFunctionsTaskReporter(sfnClient),
     log: recordingLogger().log,
   };

@@ -32,7 +32,7 @@ import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import type { EventPublisher, ExecutionLogStore } from '@stagehooks/core/ports';
 import { createAdminApi } from '@stagehooks/functions/api';
 import { StepFunctionsExecutions, StepFunctionsTaskReporter } from '@stagehooks/functions/aws';
-import { createStageHandlers } from '@stagehooks/functions/stage';
+import { createStageHandlers } from '@stagehooks/functions/engine';
 import { API_PREFIX, createApiServer, LocalTokens } from '../api-server';
 import { type AwsKeyPair, createAwsEndpoint, listen, loadAwsCredentials } from '../aws-endpoint';
 import type { LocalConfig } from '../config';

@@ -5,8 +5,7 @@ import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import { createTestTable } from '@test/dynamodb';
 import { HttpReceiver } from '@test/http-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsStageTasks } from '../../src/aws-engine';
-import { createStageHandlers } from '../../src/stage';
+import { createAwsStageTasks, createStageHandlers } from '../../src/engine';
 import { lambdaContext, poolJobFor } from '../fixtures';
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
@@ -64,7 +63,7 @@ describe('RunWebhook Lambda', () => {
     receiver.reply({ status: 503 }, { status: 200 });
 
     // Act
-    const run = await handlers.runWebhook(runWebhookArgs(hook), lambdaContext('RunWebhook'));
+    const run = await handlers.RunWebhook(runWebhookArgs(hook), lambdaContext('RunWebhook'));
 
     // Assess: two deliveries, numbered; the log holds the first
     expect(run.results.map((r) => r.status)).toEqual(['passed']);

@@ -7,8 +7,7 @@ import { createTestTable } from '@test/dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsTaskReporter } from '../../src/aws';
-import { createAwsStageTasks, createLambdaHandlers, type LambdaHandlers } from '../../src/aws-engine';
-import { createStageHandlers } from '../../src/stage';
+import { createAwsStageTasks, createLambdaHandlers, type LambdaHandlers } from '../../src/engine';
 import { clientConfig, executionId, lambdaContext, recordingLogger } from '../fixtures';
 
 const sfnClient = new SFNClient(clientConfig);
@@ -26,7 +25,7 @@ beforeAll(async () => {
     config: { tableName: table.tableName, logRetentionDays: 30 },
     dynamodb: table.client,
   });
-  handlers = createLambdaHandlers(createStageHandlers(tasks), {
+  handlers = createLambdaHandlers(tasks, {
     reporter: new StepFunctionsTaskReporter(sfnClient),
     log: recordingLogger().log,
   });
@@ -92,7 +91,7 @@ describe('AwaitReview Lambda', () => {
     const result = await handlers.awaitReview(event, lambdaContext('AwaitReview'));
 
     // Assess
-    expect(result).toEqual({ reviewId: 'review-waiting', earlyDecision: null });
+    expect(result).toEqual({ reviewId: 'review-waiting', earlyOutput: null });
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
     expect((await reviews.get('review-waiting'))?.taskToken).toBe(event.taskToken);
   });

@@ -1,6 +1,6 @@
 import { Attempt } from '@stagehooks/core/engine';
 import { describe, expect, it } from 'vitest';
-import { fitAttempt } from '../../src/aws-engine';
+import { fitAttempt } from '../../src/engine';
 
 function attemptWith(result: {
   stdout: string | null;

@@ -1,6 +1,8 @@
 /**
- * Everything the engine Lambdas share, built once per cold start at module scope: the environment,
- * the SDK clients, the adapters, the stage tasks and their handlers. Each entry point picks its handler.
+ * The engine Lambdas' entry point, bundled to dist/lambda/engine.mjs: every Lambda-backed Task state's
+ * function runs this one bundle, its handler `engine.stage.<handlerExport>` (see `engineLambdas`).
+ * Built once per cold start at module scope: the environment, the SDK clients, the adapters, the stage
+ * tasks and their handlers.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -8,10 +10,10 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import { EventBridgeEventPublisher, SecretsManagerSecretResolver, StepFunctionsTaskReporter } from '../aws';
-import { createAwsStageTasks, createLambdaHandlers } from '../aws-engine';
 import { loadFunctionsConfig } from '../config';
 import { jsonLogger } from '../log';
-import { createStageHandlers } from '../stage';
+import { createAwsStageTasks } from './aws-stage-tasks';
+import { createLambdaHandlers } from './lambda-handlers';
 
 const config = loadFunctionsConfig();
 const region = config.region;
@@ -28,7 +30,7 @@ const tasks = createAwsStageTasks({
   }),
 });
 
-export const lambdaHandlers = createLambdaHandlers(createStageHandlers(tasks), {
+export const stage = createLambdaHandlers(tasks, {
   reporter: new StepFunctionsTaskReporter(new SFNClient({ region })),
   log: jsonLogger('stagehooks-engine'),
 });

@@ -1,6 +1,6 @@
 import type { RunHookArgs, StageTasks } from '@stagehooks/core/engine';
 import { describe, expect, it } from 'vitest';
-import { createStageHandlers } from '../../src/stage';
+import { createStageHandlers } from '../../src/engine';
 import { lambdaContext, poolJobFor } from '../fixtures';
 
 /** Handlers over tasks that hand back what they were given. */
@@ -15,7 +15,7 @@ describe('stage handlers', () => {
     const input = job();
 
     // Act
-    const given = await handlers.runWebhook(input, lambdaContext('RunWebhook'));
+    const given = await handlers.RunWebhook(input, lambdaContext('RunWebhook'));
 
     // Assess
     expect(given).toStrictEqual(input);
@@ -27,7 +27,7 @@ describe('stage handlers', () => {
     const ahead = { ...input, run: { ...input.run, newField: 1 } };
 
     // Act
-    const given = await handlers.runWebhook(ahead as never, lambdaContext('RunWebhook'));
+    const given = await handlers.RunWebhook(ahead as never, lambdaContext('RunWebhook'));
 
     // Assess
     expect(given).not.toBe(ahead);
@@ -40,7 +40,7 @@ describe('stage handlers', () => {
     const malformed = { ...input, run: { ...input.run, index: 'one' } };
 
     // Act
-    const error = await handlers.runWebhook(malformed as never, lambdaContext('RunWebhook')).catch((e) => e);
+    const error = await handlers.RunWebhook(malformed as never, lambdaContext('RunWebhook')).catch((e) => e);
 
     // Assess
     expect(error).toMatchObject({

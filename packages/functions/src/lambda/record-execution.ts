@@ -1,4 +1,0 @@
-/** Lambda entry point of the RecordExecution Task state. */
-import { lambdaHandlers } from './deps';
-
-export const handler = lambdaHandlers.recordExecution;

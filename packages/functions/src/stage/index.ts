@@ -1,1 +1,0 @@
-export { createStageHandlers, type StageHandlers } from './handlers';
