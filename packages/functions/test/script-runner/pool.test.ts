@@ -14,8 +14,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Hook } from '@stagehooks/core/domain';
-import { DynamoExecutionLogStore } from '@stagehooks/core/dynamodb';
-import { RunState } from '@stagehooks/core/engine';
+import { DynamoExecutionLogStore, DynamoHookRegistry } from '@stagehooks/core/dynamodb';
+import { RunState, ScriptTests } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { createTestTable } from '@test/dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -37,6 +37,7 @@ afterEach(() => {
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
 let tasks: ReturnType<typeof createAwsStageTasks>;
+let tests: ScriptTests;
 let hooks: { quick: Hook; halfSecond: Hook; slow: Hook };
 
 beforeAll(async () => {
@@ -44,6 +45,11 @@ beforeAll(async () => {
   tasks = createAwsStageTasks({
     config: { tableName: table.tableName, logRetentionDays: 30 },
     dynamodb: table.client,
+    scripts: new ProcessScriptRunner({ sandbox: 'none' }),
+  });
+  tests = new ScriptTests({
+    registry: new DynamoHookRegistry(table.doc, { tableName: table.tableName }),
+    logs: new DynamoExecutionLogStore(table.doc, { tableName: table.tableName }),
     scripts: new ProcessScriptRunner({ sandbox: 'none' }),
   });
   hooks = {
@@ -93,6 +99,7 @@ function poolWith(options: Partial<ScriptJobPoolOptions> = {}) {
       reporter: new StepFunctionsTaskReporter(sfnClient),
       log,
     },
+    tests,
     concurrency: 2,
     stopGraceMs: 10_000,
     pollErrorBackoffMs: 10,

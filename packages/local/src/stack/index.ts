@@ -14,6 +14,7 @@ import {
 import {
   type DefinitionPlaceholder,
   definitionPlaceholders,
+  ScriptTests,
   StageTasks,
   stageStateMachineDefinition,
   substitutePlaceholders,
@@ -42,6 +43,7 @@ import { ScriptLauncher } from '../script-launcher';
 import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
+import { LocalScriptTestQueue } from './script-tests';
 import { localScriptUsers } from './script-users';
 
 export const STATE_MACHINE_NAME = 'stagehooks-stage';
@@ -278,6 +280,15 @@ export async function startLocalStack(
     });
     cleanups.push(() => sfnClient.destroy());
     const apiUrl = `http://127.0.0.1:${config.ports.api}${API_PREFIX}`;
+    const scriptTests = new LocalScriptTestQueue({
+      tests: new ScriptTests({ registry, logs, scripts }),
+      log: {
+        info: () => undefined,
+        warn: (message) => console.warn(`stagehooks: ${message}`),
+        error: (message, fields) => console.error(`stagehooks: ${message}`, fields ?? ''),
+      },
+    });
+    cleanups.push(() => scriptTests.close());
     const adminApi = createAdminApi(
       {
         registry,
@@ -287,7 +298,7 @@ export async function startLocalStack(
         executions: new StepFunctionsExecutions(sfnClient),
         tasks: new StepFunctionsTaskReporter(sfnClient),
         webhooks,
-        scripts,
+        scriptTests,
         stateMachineArn,
         scriptsSandboxed: sandbox.mode === 'bubblewrap',
       },
