@@ -1,7 +1,20 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HookCreate, type HookCreateInput, type ShellConfig } from '@stagehooks/core/domain';
+import {
+  type Hook,
+  HookCreate,
+  type HookCreateInput,
+  type ScriptTestJob,
+  type ShellConfig,
+} from '@stagehooks/core/domain';
 import { DynamoHookRegistry } from '@stagehooks/core/dynamodb';
-import { type HookTaskArgs, initialRun, type RunHookArgs, type Stage } from '@stagehooks/core/engine';
+import {
+  type HookTaskArgs,
+  initialRun,
+  newTestRunId,
+  type RunHookArgs,
+  type Stage,
+  testInputOf,
+} from '@stagehooks/core/engine';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Logger } from '../src/log';
@@ -71,6 +84,16 @@ export function jobFor(hook: { id: string; name: string; revision: number }, ind
     },
     index,
     executionId,
+  };
+}
+
+/** What the admin API queues for a test run of `hook` (a script hook) with its point's sample input. */
+export function testJobFor(hook: Hook): ScriptTestJob {
+  if (hook.type === 'webhook') throw new Error('test jobs are for script hooks');
+  const { id, name, revision, type, failureMode } = hook;
+  return {
+    hook: { id, name, revision, type, failureMode },
+    input: { ...testInputOf(hook, {}, newTestRunId()), test: true },
   };
 }
 

@@ -117,6 +117,6 @@ export function defineRoute<
   const { handle, ...shape } = definition;
   return {
     ...shape,
-    handle: (request, environment) => handle({ ...parseRequest(definition, request), ...environment }),
+    handle: async (request, environment) => handle({ ...parseRequest(definition, request), ...environment }),
   };
 }
