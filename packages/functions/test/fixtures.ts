@@ -15,7 +15,7 @@ import {
   type Stage,
   testInputOf,
 } from '@stagehooks/core/engine';
-import type { Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Logger } from '../src/log';
 
@@ -94,6 +94,27 @@ export function testJobFor(hook: Hook): ScriptTestJob {
   return {
     hook: { id, name, revision, type, failureMode },
     input: { ...testInputOf(hook, {}, newTestRunId()), test: true },
+  };
+}
+
+/** An API Gateway (HTTP API, payload 2.0) request, with the JWT authorizer's claims when given. */
+export function apiEvent(
+  method: string,
+  path: string,
+  options: { claims?: Record<string, unknown>; body?: string } = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      ...(options.claims && { authorizer: { jwt: { claims: options.claims, scopes: [] } } }),
+    } as APIGatewayProxyEventV2['requestContext'],
+    ...(options.body !== undefined && { body: options.body }),
+    isBase64Encoded: false,
   };
 }
 

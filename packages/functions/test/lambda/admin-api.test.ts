@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { AdminApiHandler } from '../../src/api';
 import { SqsScriptJobQueue } from '../../src/aws';
 import { ScriptJobPool } from '../../src/script-runner';
-import { clientConfig, defineShellHook, lambdaContext, recordingLogger } from '../fixtures';
+import { apiEvent, clientConfig, defineShellHook, lambdaContext, recordingLogger } from '../fixtures';
 
 // The admin API Lambda as AWS runs it, script test runs included: its module built from the
 // environment against DynamoDB Local, and the pool runner (real bash) taking its jobs. Only SQS, which
@@ -96,32 +96,9 @@ afterAll(async () => {
   await table?.drop();
 });
 
-const admin = { authorizer: { jwt: { claims: { sub: 'ann', 'cognito:groups': '[admin]' }, scopes: [] } } };
-
-function request(method: string, path: string, body?: unknown): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      requestId: 'request-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '20/Nov/2026:12:00:00 +0000',
-      timeEpoch: 0,
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      ...admin,
-    } as APIGatewayProxyEventV2['requestContext'],
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-  };
-}
+const admin = { sub: 'ann', 'cognito:groups': '[admin]' };
+const request = (method: string, path: string, body?: unknown) =>
+  apiEvent(method, path, { claims: admin, ...(body !== undefined && { body: JSON.stringify(body) }) });
 
 const answerOf = async (event: APIGatewayProxyEventV2, context = lambdaContext('stagehooks-admin-api')) => {
   const result = await handler(event, context);

@@ -42,6 +42,18 @@ const calls = (operation: string) => aws.requests.filter((r) => target(r).endsWi
 const bodyOf = (request: ReceivedRequest | undefined): Record<string, unknown> =>
   JSON.parse(request?.body ?? '{}');
 
+/** SQS with one message (`m1`, receipt handle `rh-1`) for the first poll, none after; other calls `{}`. */
+function serveOneMessage(body: string): void {
+  let served = false;
+  aws.replyAlways((request) => {
+    if (!target(request).endsWith('.ReceiveMessage')) return json({});
+    if (served) return { ...json({}), delayMs: 200 };
+    served = true;
+    const md5 = createHash('md5').update(body).digest('hex');
+    return json({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh-1', Body: body, MD5OfBody: md5 }] });
+  });
+}
+
 /** The container as ECS starts it: the entry point with only its environment. */
 function startRunner(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
@@ -138,14 +150,7 @@ describe('script-runner container entry point', () => {
   it('pool mode: on SIGTERM, finishes the running job, reports it, deletes its message and exits 0', async () => {
     // Prepare
     const body = JSON.stringify({ taskToken: 'token-pool', job: poolJobFor(hook) });
-    let served = false;
-    aws.replyAlways((request) => {
-      if (!target(request).endsWith('.ReceiveMessage')) return json({});
-      if (served) return { ...json({}), delayMs: 200 };
-      served = true;
-      const md5 = createHash('md5').update(body).digest('hex');
-      return json({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh-1', Body: body, MD5OfBody: md5 }] });
-    });
+    serveOneMessage(body);
     const { child, exited } = startRunner({
       STAGEHOOKS_SCRIPT_QUEUE_URL: `${aws.url('')}/123456789012/stagehooks-scripts`,
     });
@@ -177,14 +182,7 @@ describe('script-runner container entry point', () => {
     // Prepare
     const job = testJobFor(hook);
     const body = JSON.stringify({ testRun: job });
-    let served = false;
-    aws.replyAlways((request) => {
-      if (!target(request).endsWith('.ReceiveMessage')) return json({});
-      if (served) return { ...json({}), delayMs: 200 };
-      served = true;
-      const md5 = createHash('md5').update(body).digest('hex');
-      return json({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh-1', Body: body, MD5OfBody: md5 }] });
-    });
+    serveOneMessage(body);
     const { child, exited } = startRunner({
       STAGEHOOKS_SCRIPT_QUEUE_URL: `${aws.url('')}/123456789012/stagehooks-scripts`,
     });
