@@ -225,6 +225,32 @@ describe('test runs', () => {
     expect(t.receiver.events.length).toBe(eventsBefore);
   });
 
+  it('reads a test run later by its id, and knows no other hook’s run', async () => {
+    // Prepare
+    const created = await api('POST', '/hooks', {
+      body: shellHook({ name: 'read_later', config: { script: 'echo "later $STAGEHOOKS_JOB_ID"' } }),
+    });
+    const other = await api('POST', '/hooks', { body: shellHook({ name: 'read_other' }) });
+    const run = await api('POST', `/hooks/${created.body.id}/test`);
+
+    // Act
+    const later = await api('GET', `/hooks/${created.body.id}/test-runs/${run.body.logId}`, {
+      token: VIEWER,
+    });
+    const elsewhere = await api('GET', `/hooks/${other.body.id}/test-runs/${run.body.logId}`);
+    const malformed = await api('GET', `/hooks/${created.body.id}/test-runs/not-a-run`);
+
+    // Assess
+    expect(run.status).toBe(200);
+    expect(later.status).toBe(200);
+    expect(later.body).toEqual(run.body);
+    expect(elsewhere.status).toBe(404);
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.errors).toEqual([
+      { path: 'path.runId', message: expect.stringMatching(/test run id/) },
+    ]);
+  });
+
   it('runs a webhook with a given input, signed like the real thing', async () => {
     const created = await api('POST', '/hooks', {
       body: {

@@ -1,8 +1,21 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HookCreate, type HookCreateInput, type ShellConfig } from '@stagehooks/core/domain';
+import {
+  type Hook,
+  HookCreate,
+  type HookCreateInput,
+  type ScriptTestJob,
+  type ShellConfig,
+} from '@stagehooks/core/domain';
 import { DynamoHookRegistry } from '@stagehooks/core/dynamodb';
-import { type HookTaskArgs, initialRun, type RunHookArgs, type Stage } from '@stagehooks/core/engine';
-import type { Context } from 'aws-lambda';
+import {
+  type HookTaskArgs,
+  initialRun,
+  newTestRunId,
+  type RunHookArgs,
+  type Stage,
+  testInputOf,
+} from '@stagehooks/core/engine';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Logger } from '../src/log';
 
@@ -71,6 +84,37 @@ export function jobFor(hook: { id: string; name: string; revision: number }, ind
     },
     index,
     executionId,
+  };
+}
+
+/** What the admin API queues for a test run of `hook` (a script hook) with its point's sample input. */
+export function testJobFor(hook: Hook): ScriptTestJob {
+  if (hook.type === 'webhook') throw new Error('test jobs are for script hooks');
+  const { id, name, revision, type, failureMode } = hook;
+  return {
+    hook: { id, name, revision, type, failureMode },
+    input: { ...testInputOf(hook, {}, newTestRunId()), test: true },
+  };
+}
+
+/** An API Gateway (HTTP API, payload 2.0) request, with the JWT authorizer's claims when given. */
+export function apiEvent(
+  method: string,
+  path: string,
+  options: { claims?: Record<string, unknown>; body?: string } = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      ...(options.claims && { authorizer: { jwt: { claims: options.claims, scopes: [] } } }),
+    } as APIGatewayProxyEventV2['requestContext'],
+    ...(options.body !== undefined && { body: options.body }),
+    isBase64Encoded: false,
   };
 }
 

@@ -9,5 +9,6 @@ export * from './hook-result';
 export * from './json';
 export * from './parse';
 export * from './review';
+export * from './script-test-job';
 export * from './stage-event';
 export * from './vocabulary';

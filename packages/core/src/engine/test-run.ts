@@ -1,66 +1,124 @@
-import { monotonicFactory } from 'ulid';
+import { decodeTime, isValid, monotonicFactory } from 'ulid';
 import type { HookRunResult } from '../domain';
 import {
   type ExecutionLog,
   type Hook,
   type HookInput,
+  type ScriptTestJob,
   type StageEventDetail,
   sampleInputOf,
 } from '../domain';
 import type { ExecutionLogStore, HookRegistry, ScriptRunner, WebhookSender } from '../ports';
-import { executionLogDraft, hookInputFor } from './log-draft';
+import { executionLogDraft, hookInputFor, type LoggedHook } from './log-draft';
 import { engineError, outcomeOf } from './run-state';
 import { stageContextOf } from './stage-context';
 
-export interface TestRunDeps {
-  registry: Pick<HookRegistry, 'signingSecret'>;
-  logs: ExecutionLogStore;
-  webhooks: WebhookSender;
-  scripts: ScriptRunner;
-  newId?: () => string;
-}
-
-export interface TestRun {
-  log: ExecutionLog;
-  result: HookRunResult;
-  input: HookInput;
-}
-
 const nextId = monotonicFactory();
+const TEST_RUN_PREFIX = 'test.';
 
 /**
- * Runs one hook once, as the "test hook" button does: through the same executors as a stage, with the
- * point's sample input unless one is given, logged with `test: true`. Nothing reaches the pipeline: no
- * claim, no review, no verdict event.
+ * How long a script's test run may wait in the queue for a free runner. Later, the runner logs it as an
+ * `error` instead of running it: whoever asked has long stopped looking for it.
  */
-export async function runHookTest(
-  deps: TestRunDeps,
-  hook: Hook,
-  given: Partial<StageEventDetail> = {},
-): Promise<TestRun> {
+export const TEST_RUN_START_WITHIN_MS = 10 * 60_000;
+
+/** A test run's invocation id, which is also its log's id: `test.<ulid>`, so it tells when it was issued. */
+export const newTestRunId = () => `${TEST_RUN_PREFIX}${nextId()}`;
+
+/** When a test run's id was issued; undefined for an id that is not a test run's. */
+export function testRunIssuedAt(id: string): Date | undefined {
+  const ulid = id.slice(TEST_RUN_PREFIX.length);
+  return id.startsWith(TEST_RUN_PREFIX) && isValid(ulid) ? new Date(decodeTime(ulid)) : undefined;
+}
+
+/**
+ * What a test run gives its hook, as the "test hook" button does: the point's sample input with the
+ * given fields instead, marked `test: true`.
+ */
+export function testInputOf(hook: Hook, given: Partial<StageEventDetail>, invocationId: string): HookInput {
   const sample = sampleInputOf(hook.hookPoint);
   const detail = { ...sample, ...given, hookPoint: hook.hookPoint };
-  const invocationId = `test.${(deps.newId ?? nextId)()}`;
-  const input = hookInputFor(
+  return hookInputFor(
     stageContextOf(detail),
     { id: hook.id, name: hook.name, revision: hook.revision },
     invocationId,
     true,
   );
-  let result: HookRunResult;
-  if (hook.type === 'webhook') {
-    const secret = await deps.registry.signingSecret(hook.id);
-    result = secret
-      ? await deps.webhooks.send(hook, input, secret)
-      : engineError(new Date(), `webhook ${hook.name} has no signing secret`);
-  } else {
-    result = await deps.scripts.run(hook, input);
-  }
+}
+
+/** Logs a test run under its invocation id: no stage, no claim, no review, no verdict event. */
+function recordTestRun(
+  logs: ExecutionLogStore,
+  hook: LoggedHook,
+  input: HookInput,
+  result: HookRunResult,
+): Promise<ExecutionLog> {
   const draft = executionLogDraft(hook, input, result, {
-    hookPoint: hook.hookPoint,
+    hookPoint: input.hookPoint,
     executionId: null,
     outcome: outcomeOf(result.status, hook.failureMode),
   });
-  const log = await deps.logs.append(draft, invocationId);
-  return { log, result, input };
+  return logs.append(draft, input.invocationId);
+}
+
+export interface WebhookTestDeps {
+  registry: Pick<HookRegistry, 'signingSecret'>;
+  logs: ExecutionLogStore;
+  webhooks: WebhookSender;
+}
+
+/** A webhook's test run, sent by the caller with the same sender a stage uses, and logged. */
+export async function runWebhookTest(
+  deps: WebhookTestDeps,
+  hook: Extract<Hook, { type: 'webhook' }>,
+  input: HookInput,
+): Promise<ExecutionLog> {
+  const secret = await deps.registry.signingSecret(hook.id);
+  const result = secret
+    ? await deps.webhooks.send(hook, input, secret)
+    : engineError(new Date(), `webhook ${hook.name} has no signing secret`);
+  return recordTestRun(deps.logs, hook, input, result);
+}
+
+export interface ScriptTestDeps {
+  registry: Pick<HookRegistry, 'get'>;
+  logs: ExecutionLogStore;
+  scripts: ScriptRunner;
+}
+
+/**
+ * The script runner's side of a script hook's test run (a ScriptTestJob from the admin API): runs the
+ * hook as the registry holds it and logs it, where the API waits for it. Nothing reaches the pipeline.
+ */
+export class ScriptTests {
+  constructor(private readonly deps: ScriptTestDeps) {}
+
+  /** Runs the job once: a job delivered again after its log was written returns that log. */
+  async run(job: ScriptTestJob): Promise<ExecutionLog> {
+    const logged = await this.deps.logs.get(job.input.invocationId);
+    if (logged) return logged;
+    const hook = await this.deps.registry.get(job.hook.id);
+    const waitedMs = Date.now() - (testRunIssuedAt(job.input.invocationId)?.getTime() ?? Date.now());
+    // Only what the API authorized runs: a queued job cannot name another script than the stored one.
+    let result: HookRunResult;
+    if (waitedMs > TEST_RUN_START_WITHIN_MS) {
+      result = engineError(
+        new Date(),
+        `the test waited ${Math.round(waitedMs / 1000)} s for a free script runner: test it again`,
+      );
+    } else if (!hook)
+      result = engineError(new Date(), `hook ${job.hook.name} was deleted before its test ran`);
+    else if (hook.revision !== job.hook.revision || hook.type === 'webhook') {
+      result = engineError(
+        new Date(),
+        `hook ${job.hook.name} changed (now revision ${hook.revision}) before its test ran: test it again`,
+      );
+    } else result = await this.deps.scripts.run(hook, job.input);
+    return recordTestRun(this.deps.logs, job.hook, job.input, result);
+  }
+
+  /** Logs a run that could not finish (the runner stopped, or failed) as `error`; a log already written stands. */
+  fail(job: ScriptTestJob, reason: string): Promise<ExecutionLog> {
+    return recordTestRun(this.deps.logs, job.hook, job.input, engineError(new Date(), reason));
+  }
 }

@@ -88,6 +88,14 @@ export class StaleRevisionError extends ConflictError {
   }
 }
 
+/** A review decided after its stage stopped waiting (it timed out or was stopped): recorded, but moot. */
+export class ReviewNotAwaitedError extends ConflictError {
+  override name = 'ReviewNotAwaitedError';
+  constructor(readonly reviewId: string) {
+    super('the decision is recorded, but the stage no longer waits for it (it timed out or was stopped)');
+  }
+}
+
 /** A store request failed in a way the domain has no word for; details stay in `cause`. */
 export class StoreError extends StagehooksError {
   override name = 'StoreError';

@@ -9,4 +9,5 @@ export * from './executors';
 export * from './pages';
 export * from './registry';
 export * from './script-queue';
+export * from './stage-executions';
 export * from './task-reporter';

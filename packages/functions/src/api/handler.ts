@@ -1,12 +1,13 @@
 import middy, { type MiddlewareObj } from '@middy/core';
-import { jsonTooDeepAt, MAX_JSON_DEPTH, safeParseFields, tooDeepMessage } from '@stagehooks/core/domain';
-import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
+import { jsonTooDeepAt, MAX_JSON_DEPTH, tooDeepMessage } from '@stagehooks/core/domain';
+import { ValidationError } from '@stagehooks/core/errors';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { authorize, identityOf } from './auth';
+import type { AdminApiDeps } from './deps';
 import { openApiDocument } from './openapi';
 import { HttpProblem, toProblem } from './problem';
-import { type AdminApiDeps, type Route, type RouteResult, routes } from './routes';
+import { defineRoute, type Route } from './route';
+import { routes } from './routes';
 
 /** Larger bodies get 413; a hook (64 KiB of inline script at most) fits with room to spare. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -19,7 +20,16 @@ export interface AdminApiOptions {
   version?: string;
   /** Server-side log of failures (never sent to clients). */
   logError?: (error: unknown) => void;
+  /**
+   * How long a request may wait for slow work (a script's test run) before it answers that the work
+   * goes on; default 25 s, as API Gateway ends an integration at 30 s. Never past the Lambda's own time.
+   */
+  maxWaitMs?: number;
 }
+
+const DEFAULT_MAX_WAIT_MS = 25_000;
+/** Left of the Lambda's time once the waiting is over: enough to answer before it is cut off. */
+const ANSWER_RESERVE_MS = 1_000;
 
 interface CompiledRoute {
   route: Route;
@@ -86,16 +96,6 @@ const bodyLimit: MiddlewareObj<APIGatewayProxyEventV2, ApiResult, Error, Context
   },
 };
 
-function parsePart(schema: z.ZodType | undefined, value: unknown, prefix: string, issues: FieldIssue[]) {
-  if (!schema) return value;
-  const result = safeParseFields(schema, value);
-  if (result.success) return result.data;
-  issues.push(
-    ...result.issues.map((i) => ({ path: [prefix, i.path].filter(Boolean).join('.'), message: i.message })),
-  );
-  return undefined;
-}
-
 function parseBody(route: Route, event: APIGatewayProxyEventV2): unknown {
   const text = bodyText(event);
   if (!route.body || text === undefined || text === '') return undefined;
@@ -147,17 +147,18 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
     serverUrl: options.serverUrl ?? '/',
     version: options.version ?? '0.1.0',
   });
-  const openApiRoute: Route = {
+  const maxWaitMs = options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
+  const openApiRoute = defineRoute({
     method: 'GET',
     path: '/openapi.json',
     summary: 'This API as an OpenAPI 3.1 document, generated from its zod schemas',
     access: 'public',
     responses: { 200: { description: 'the OpenAPI document' } },
     handle: async () => ({ status: 200, body: document }),
-  };
+  });
   const table = [...routes, openApiRoute].map(compile).sort((a, b) => b.literals - a.literals);
 
-  const handle = async (event: APIGatewayProxyEventV2): Promise<ApiResult> => {
+  const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<ApiResult> => {
     const path = event.rawPath || '/';
     const method = event.requestContext.http.method.toUpperCase();
     const onPath = table.filter((c) => c.pattern.test(path));
@@ -193,21 +194,12 @@ export function createAdminApi(deps: AdminApiDeps, options: AdminApiOptions = {}
         Object.keys(rawQuery).map((name) => ({ path: `query.${name}`, message: 'is not a known parameter' })),
       );
     }
-    const issues: FieldIssue[] = [];
-    const params = parsePart(route.params, rawParams, 'path', issues) as Record<string, string>;
-    const query = parsePart(route.query, rawQuery, 'query', issues) as Record<string, unknown>;
-    const rawBody = parseBody(route, event);
-    if (route.body && rawBody === undefined && !route.body.safeParse(undefined).success) {
-      issues.push({ path: '', message: 'the body is required' });
-    }
-    const body = rawBody === undefined ? undefined : parsePart(route.body, rawBody, '', issues);
-    if (issues.length > 0) throw new ValidationError('request', issues);
-
-    const result: RouteResult = await route
-      .handle({ params, query: query ?? {}, body, identity, deps })
-      .catch((error: unknown) => {
-        throw asQueryIssues(route, error);
-      });
+    const request = { params: rawParams, query: rawQuery, body: parseBody(route, event) };
+    const waitBudgetMs = () =>
+      Math.max(0, Math.min(maxWaitMs, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
+    const result = await route.handle(request, { identity, deps, waitBudgetMs }).catch((error: unknown) => {
+      throw asQueryIssues(route, error);
+    });
     return jsonResult(result.status, result.body, result.headers);
   };
 

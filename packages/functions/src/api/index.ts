@@ -1,4 +1,5 @@
 export { type Identity, identityOf, type Role, roles } from './auth';
+export type { AdminApiDeps } from './deps';
 export {
   type AdminApiHandler,
   type AdminApiOptions,
@@ -8,4 +9,4 @@ export {
 } from './handler';
 export { openApiDocument } from './openapi';
 export { HttpProblem, type Problem, toProblem } from './problem';
-export type { AdminApiDeps, Route } from './routes';
+export type { Route } from './route';

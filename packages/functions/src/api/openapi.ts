@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Route } from './routes';
+import type { Route } from './route';
 
 const Problem = z.object({
   type: z.string(),

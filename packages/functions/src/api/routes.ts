@@ -1,4 +1,13 @@
 import {
+  decideReview,
+  executionHistory,
+  executionsOfJob,
+  type HookTestRun,
+  JobExecution,
+  testHook,
+  testRunOf,
+} from '@stagehooks/core/admin';
+import {
   EffectiveHook,
   ExecutionLog,
   ExecutionStatus,
@@ -16,38 +25,15 @@ import {
   ScopeId,
   ScopeType,
   StageEventDetail,
-  StageVerdict,
 } from '@stagehooks/core/domain';
-import { RunState, redactTaskTokens, runHookTest } from '@stagehooks/core/engine';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
-import type {
-  EventClaims,
-  ExecutionLogStore,
-  HookRegistry,
-  ReviewStore,
-  ScriptRunner,
-  WebhookSender,
-} from '@stagehooks/core/ports';
 import { z } from 'zod';
-import type { StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
-import { type Access, authorize, type Identity } from './auth';
+import { authorize, type Identity } from './auth';
+import type { AdminApiDeps } from './deps';
 import { authorizeLockedChange, authorizeLockedReview, authorizeLocks } from './locks';
 import { HttpProblem } from './problem';
-
-export interface AdminApiDeps {
-  registry: HookRegistry;
-  logs: ExecutionLogStore;
-  reviews: ReviewStore;
-  claims: Pick<EventClaims, 'executionsOf'>;
-  executions: Pick<StepFunctionsExecutions, 'describe' | 'history'>;
-  tasks: Pick<StepFunctionsTaskReporter, 'succeed'>;
-  webhooks: WebhookSender;
-  scripts: ScriptRunner;
-  stateMachineArn: string;
-  /** False when scripts run as plain subprocesses (no sandbox): then only admins may define or run them. */
-  scriptsSandboxed: boolean;
-}
+import { defineRoute, type Route, type RouteResult } from './route';
 
 // ------------------------------------------------------------------------------------------- shapes
 
@@ -59,8 +45,14 @@ const Limit = z.coerce
   .optional();
 const Cursor = z.string().min(1).max(2048).optional();
 const PathId = z.string().min(1).max(256);
+const TestRunId = z
+  .string()
+  .regex(
+    /^test\.[0-9A-HJKMNP-TV-Z]{26}$/,
+    'must be a test run id (test.<ulid>), as POST /hooks/{id}/test gave it',
+  );
 
-export const PublicReview = Review.omit({ taskToken: true });
+const PublicReview = Review.omit({ taskToken: true });
 const HookWithSecret = z.intersection(
   Hook,
   z.object({
@@ -95,13 +87,10 @@ const TestResult = HookRunResult.omit({
   input: JsonObject,
 });
 
-const JobExecution = z.object({
-  executionId: z.string(),
-  hookPoint: HookPoint,
-  status: z.string().describe('RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or UNKNOWN'),
-  verdict: StageVerdict.nullable().describe('null while the stage runs or when it ended without one'),
-  startedAt: z.string().nullable(),
-  stoppedAt: z.string().nullable(),
+const TestRunning = z.object({
+  status: z.literal('running'),
+  logId: z.string().describe('the test run id: GET /hooks/{id}/test-runs/{logId} reads it later'),
+  input: JsonObject.optional(),
 });
 
 const HookPointItem = z.object({
@@ -111,33 +100,6 @@ const HookPointItem = z.object({
 });
 
 // ------------------------------------------------------------------------------------------- routes
-
-export interface RouteContext {
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  body: unknown;
-  identity: Identity;
-  deps: AdminApiDeps;
-}
-
-export interface RouteResult {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  path: string;
-  summary: string;
-  access: Access | 'public';
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  /** Status code to response schema (undefined: no body). Problems are added for every route. */
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
-  handle(context: RouteContext): Promise<RouteResult>;
-}
 
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
 const publicReview = (review: Review) => {
@@ -149,12 +111,9 @@ const publicReview = (review: Review) => {
  * A webhook's auth secret reaches whatever URL the hook names, so non-admins may only name secrets
  * kept for the hook's own scope: `<scopeType>/<scopeId>/...`.
  */
-function authorizeSecretRef(
-  identity: Identity,
-  hook: { type: string; scopeType: string; scopeId: string | null; config: unknown },
-) {
+function authorizeSecretRef(identity: Identity, hook: Hook | HookCreate | HookReplace) {
   if (identity.role === 'admin' || hook.type !== 'webhook') return;
-  const secretRef = (hook.config as { auth?: { secretRef?: string } }).auth?.secretRef;
+  const secretRef = hook.config.auth?.secretRef;
   const prefix = `${hook.scopeType}/${hook.scopeId}/`;
   if (secretRef !== undefined && !secretRef.startsWith(prefix)) {
     throw new HttpProblem(403, `${identity.actor} may only use secrets under "${prefix}" for this hook`);
@@ -176,15 +135,35 @@ async function existingHook(deps: AdminApiDeps, id: string) {
   return hook;
 }
 
-/** An execution of this state machine, named by its ARN (URL-encoded) or by its name. */
-function executionArnOf(stateMachineArn: string, id: string): string | undefined {
-  const prefix = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:`;
-  if (!id.startsWith('arn:')) return /^[A-Za-z0-9_-]{1,80}$/.test(id) ? `${prefix}${id}` : undefined;
-  return id.startsWith(prefix) ? id : undefined;
+/** A finished test run as the API answers it: 200 with the result; a running one 202, where to look later. */
+function testRunAnswer(hookId: string, run: HookTestRun): RouteResult {
+  if (run.status === 'running') {
+    const { logId, input } = run;
+    const location = `/hooks/${hookId}/test-runs/${logId}`;
+    return {
+      status: 202,
+      body: { status: 'running', logId, ...(input && { input }) },
+      headers: { location },
+    };
+  }
+  const { log, input } = run;
+  return ok({
+    status: log.status,
+    exitCode: log.exitCode,
+    stdout: log.stdout,
+    stderr: log.stderr,
+    responseStatus: log.responseStatus,
+    responseBody: log.responseBody,
+    errorMessage: log.errorMessage,
+    durationMs: log.durationMs,
+    truncated: log.truncated,
+    logId: log.id,
+    input,
+  });
 }
 
 export const routes: Route[] = [
-  {
+  defineRoute({
     method: 'GET',
     path: '/hooks',
     summary: 'List hooks, filtered and paginated',
@@ -199,14 +178,7 @@ export const routes: Route[] = [
     }),
     responses: { 200: { description: 'a page of hooks', schema: pageOf(Hook) } },
     handle: async ({ query, deps }) => {
-      const { cursor, limit, enabled, ...filter } = query as {
-        cursor?: string;
-        limit?: number;
-        enabled?: 'true' | 'false';
-        scopeType?: ScopeType;
-        scopeId?: string;
-        hookPoint?: HookPoint;
-      };
+      const { cursor, limit, enabled, ...filter } = query;
       return ok(
         await deps.registry.list(
           { ...filter, enabled: enabled === undefined ? undefined : enabled === 'true' },
@@ -214,8 +186,8 @@ export const routes: Route[] = [
         ),
       );
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'POST',
     path: '/hooks',
     summary: 'Create a hook',
@@ -227,8 +199,7 @@ export const routes: Route[] = [
         schema: HookWithSecret,
       },
     },
-    handle: async ({ body, identity, deps }) => {
-      const input = body as HookCreate;
+    handle: async ({ body: input, identity, deps }) => {
       authorize(identity, 'write', [input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
@@ -240,8 +211,8 @@ export const routes: Route[] = [
         headers: { location: `/hooks/${hook.id}` },
       };
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'GET',
     path: '/hooks/effective/{scopeType}/{scopeId}',
     summary: 'The effective hooks at a scope (studio: use "-" as scopeId), with where each comes from',
@@ -259,9 +230,7 @@ export const routes: Route[] = [
         schema: z.object({ items: z.array(EffectiveHook) }),
       },
     },
-    handle: async ({ params, query, deps }) => {
-      const scopeType = params.scopeType as ScopeType;
-      const scopeId = params.scopeId as string;
+    handle: async ({ params: { scopeType, scopeId }, query, deps }) => {
       if (scopeType !== 'studio' && !ScopeId.safeParse(scopeId).success) {
         throw new ValidationError('path', [
           { path: 'scopeId', message: 'must be 1-128 letters, digits, "_", ".", ":" or "-"' },
@@ -272,24 +241,24 @@ export const routes: Route[] = [
           ? {}
           : scopeType === 'project'
             ? { projectId: scopeId }
-            : { projectId: query.projectId as string | undefined, sceneTypeId: scopeId };
-      const points = query.hookPoint ? [query.hookPoint as HookPoint] : hookPointInfo.map((p) => p.hookPoint);
+            : { projectId: query.projectId, sceneTypeId: scopeId };
+      const points = query.hookPoint ? [query.hookPoint] : hookPointInfo.map((p) => p.hookPoint);
       const items = [];
       for (const hookPoint of points)
         items.push(...(await resolveEffectiveHooks(deps.registry, { ...request, hookPoint })));
       return ok({ items });
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'GET',
     path: '/hooks/{id}',
     summary: 'Read a hook',
     access: 'read',
     params: z.strictObject({ id: PathId }),
     responses: { 200: { description: 'the hook', schema: Hook } },
-    handle: async ({ params, deps }) => ok(await existingHook(deps, params.id as string)),
-  },
-  {
+    handle: async ({ params, deps }) => ok(await existingHook(deps, params.id)),
+  }),
+  defineRoute({
     method: 'PUT',
     path: '/hooks/{id}',
     summary: 'Replace a hook; needs the revision you read (409 with the current one when stale)',
@@ -297,9 +266,8 @@ export const routes: Route[] = [
     params: z.strictObject({ id: PathId }),
     body: HookReplace,
     responses: { 200: { description: 'the hook at its new revision', schema: HookWithSecret } },
-    handle: async ({ params, body, identity, deps }) => {
-      const input = body as HookReplace;
-      const current = await existingHook(deps, params.id as string);
+    handle: async ({ params, body: input, identity, deps }) => {
+      const current = await existingHook(deps, params.id);
       authorize(identity, 'write', [current.scopeType, input.scopeType]);
       authorizeSecretRef(identity, input);
       authorizeScript(identity, deps, input);
@@ -307,8 +275,8 @@ export const routes: Route[] = [
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
       return ok({ ...hook, ...(signingSecret && { signingSecret }) });
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'DELETE',
     path: '/hooks/{id}',
     summary: 'Delete a hook (optionally only at a given revision)',
@@ -319,19 +287,15 @@ export const routes: Route[] = [
     }),
     responses: { 204: { description: 'deleted' } },
     handle: async ({ params, query, identity, deps }) => {
-      const current = await existingHook(deps, params.id as string);
+      const current = await existingHook(deps, params.id);
       authorize(identity, 'write', [current.scopeType]);
       authorizeLockedChange(identity, current);
       // At the revision that was authorized: a hook moved to another scope meanwhile is a conflict.
-      await deps.registry.delete(
-        current.id,
-        identity.actor,
-        (query.revision as number | undefined) ?? current.revision,
-      );
+      await deps.registry.delete(current.id, identity.actor, query.revision ?? current.revision);
       return { status: 204 };
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'POST',
     path: '/hooks/{id}/test',
     summary:
@@ -339,30 +303,47 @@ export const routes: Route[] = [
     access: 'write',
     params: z.strictObject({ id: PathId }),
     body: TestRequest,
-    responses: { 200: { description: 'the full result of the run', schema: TestResult } },
-    handle: async ({ params, body, identity, deps }) => {
-      const hook = await existingHook(deps, params.id as string);
+    responses: {
+      200: { description: 'the full result of the run', schema: TestResult },
+      202: {
+        description:
+          'a script still running when the API must answer (about 25 s): read its result later at `Location`',
+        schema: TestRunning,
+      },
+    },
+    handle: async ({ params, body, identity, deps, waitBudgetMs }) => {
+      const hook = await existingHook(deps, params.id);
       authorize(identity, 'write', [hook.scopeType]);
       authorizeSecretRef(identity, hook);
       authorizeScript(identity, deps, hook);
-      const given = (body as z.output<typeof TestRequest>)?.input ?? {};
-      const { log, result, input } = await runHookTest(deps, hook, given);
-      return ok({
-        status: result.status,
-        exitCode: result.exitCode,
-        stdout: log.stdout,
-        stderr: log.stderr,
-        responseStatus: result.responseStatus,
-        responseBody: log.responseBody,
-        errorMessage: log.errorMessage,
-        durationMs: result.durationMs,
-        truncated: log.truncated,
-        logId: log.id,
-        input,
-      });
+      const run = await testHook(deps, hook, body?.input ?? {}, { waitMs: waitBudgetMs() });
+      return testRunAnswer(hook.id, run);
     },
-  },
-  {
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/hooks/{id}/test-runs/{runId}',
+    summary:
+      'A test run of a hook, by the id its POST /hooks/{id}/test gave: its result, or 202 while it runs',
+    access: 'read',
+    params: z.strictObject({ id: PathId, runId: TestRunId }),
+    responses: {
+      200: {
+        description: 'the full result of the run',
+        schema: TestResult.extend({
+          input: z.unknown().describe('the input as logged (a string when it was cut at the capture limit)'),
+        }),
+      },
+      202: { description: 'the run has not ended yet: ask again', schema: TestRunning },
+    },
+    handle: async ({ params, deps }) => {
+      const hook = await existingHook(deps, params.id);
+      const run = await testRunOf(deps, hook, params.runId);
+      if (!run) throw new NotFoundError('test run', params.runId);
+      return testRunAnswer(hook.id, run);
+    },
+  }),
+  defineRoute({
     method: 'GET',
     path: '/hooks/{id}/logs',
     summary: "A hook's execution logs, newest first",
@@ -370,9 +351,9 @@ export const routes: Route[] = [
     params: z.strictObject({ id: PathId }),
     query: z.strictObject({ status: ExecutionStatus.optional(), cursor: Cursor, limit: Limit }),
     responses: { 200: { description: 'a page of execution logs', schema: pageOf(ExecutionLog) } },
-    handle: async ({ params, query, deps }) => ok(await deps.logs.listByHook(params.id as string, query)),
-  },
-  {
+    handle: async ({ params, query, deps }) => ok(await deps.logs.listByHook(params.id, query)),
+  }),
+  defineRoute({
     method: 'GET',
     path: '/hooks/{id}/audit',
     summary: "A hook's audit trail: who changed what, when, before and after; newest first",
@@ -381,12 +362,12 @@ export const routes: Route[] = [
     query: z.strictObject({ cursor: Cursor, limit: Limit }),
     responses: { 200: { description: 'a page of audit entries', schema: pageOf(HookAuditEntry) } },
     handle: async ({ params, query, deps }) => {
-      const page = await deps.registry.auditTrail(params.id as string, query);
-      if (page.items.length === 0 && !query.cursor) throw new HookNotFoundError(params.id as string);
+      const page = await deps.registry.auditTrail(params.id, query);
+      if (page.items.length === 0 && !query.cursor) throw new HookNotFoundError(params.id);
       return ok(page);
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'GET',
     path: '/jobs/{id}/hook-logs',
     summary: 'Every hook execution of a job, in start order',
@@ -394,9 +375,9 @@ export const routes: Route[] = [
     params: z.strictObject({ id: PathId }),
     query: z.strictObject({ status: ExecutionStatus.optional(), cursor: Cursor, limit: Limit }),
     responses: { 200: { description: 'a page of execution logs', schema: pageOf(ExecutionLog) } },
-    handle: async ({ params, query, deps }) => ok(await deps.logs.listByJob(params.id as string, query)),
-  },
-  {
+    handle: async ({ params, query, deps }) => ok(await deps.logs.listByJob(params.id, query)),
+  }),
+  defineRoute({
     method: 'GET',
     path: '/jobs/{id}/executions',
     summary: 'The state-machine runs of a job, one per stage event',
@@ -405,27 +386,9 @@ export const routes: Route[] = [
     responses: {
       200: { description: 'executions, oldest first', schema: z.object({ items: z.array(JobExecution) }) },
     },
-    handle: async ({ params, deps }) => {
-      const claims = await deps.claims.executionsOf(params.id as string);
-      const items = await Promise.all(
-        claims.map(async (claim) => {
-          const execution = await deps.executions.describe(claim.executionId);
-          const output = execution?.output ? (JSON.parse(execution.output) as { run?: unknown }) : undefined;
-          const run = RunState.safeParse(output?.run);
-          return {
-            executionId: claim.executionId,
-            hookPoint: claim.hookPoint,
-            status: execution?.status ?? 'UNKNOWN',
-            verdict: execution?.status === 'SUCCEEDED' && run.success ? run.data.verdict : null,
-            startedAt: execution?.startDate?.toISOString() ?? claim.claimedAt,
-            stoppedAt: execution?.stopDate?.toISOString() ?? null,
-          };
-        }),
-      );
-      return ok({ items });
-    },
-  },
-  {
+    handle: async ({ params, deps }) => ok({ items: await executionsOfJob(deps, params.id) }),
+  }),
+  defineRoute({
     method: 'GET',
     path: '/executions/{id}/history',
     summary: 'The event history of a state-machine run (id: its ARN, URL-encoded, or its name)',
@@ -438,22 +401,16 @@ export const routes: Route[] = [
         schema: pageOf(z.record(z.string(), z.unknown())),
       },
     },
-    handle: async ({ params, query, deps }) => {
-      const executionArn = executionArnOf(deps.stateMachineArn, params.id as string);
-      if (!executionArn) throw new NotFoundError('execution', params.id as string);
-      const page = await deps.executions.history(executionArn, {
-        cursor: query.cursor as string | undefined,
-        limit: (query.limit as number | undefined) ?? 100,
-        reverse: query.reverse === 'true',
-      });
-      if (!page) throw new NotFoundError('execution', params.id as string);
-      return ok({
-        items: redactTaskTokens(page.events),
-        ...(page.nextCursor && { nextCursor: page.nextCursor }),
-      });
-    },
-  },
-  {
+    handle: async ({ params, query, deps }) =>
+      ok(
+        await executionHistory(deps, params.id, {
+          cursor: query.cursor,
+          limit: query.limit ?? 100,
+          reverse: query.reverse === 'true',
+        }),
+      ),
+  }),
+  defineRoute({
     method: 'GET',
     path: '/reviews',
     summary: 'Reviews by status (default open): the blocked stages waiting for a decision',
@@ -461,14 +418,11 @@ export const routes: Route[] = [
     query: z.strictObject({ status: ReviewStatus.optional(), cursor: Cursor, limit: Limit }),
     responses: { 200: { description: 'a page of reviews, oldest first', schema: pageOf(PublicReview) } },
     handle: async ({ query, deps }) => {
-      const page = await deps.reviews.listByStatus(
-        (query.status as ReviewStatus | undefined) ?? 'open',
-        query,
-      );
+      const page = await deps.reviews.listByStatus(query.status ?? 'open', query);
       return ok({ ...page, items: page.items.map(publicReview) });
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'POST',
     path: '/reviews/{id}/decision',
     summary: "Approve (the stage's remaining hooks run) or reject (the stage ends blocked) a review",
@@ -477,27 +431,21 @@ export const routes: Route[] = [
     body: ReviewDecisionInput,
     responses: { 200: { description: 'the decided review', schema: PublicReview } },
     handle: async ({ params, body, identity, deps }) => {
-      const { decision, comment } = body as ReviewDecisionInput;
-      const open = await deps.reviews.get(params.id as string);
-      if (!open) throw new NotFoundError('review', params.id as string);
-      // A studio gate is the studio's, and a locked one the admins': only an admin may wave it through.
-      authorize(identity, 'write', [open.scopeType]);
-      authorizeLockedReview(identity, await deps.registry.get(open.hookId));
-      const review = await deps.reviews.decide(open.id, decision, identity.actor, comment ?? null);
-      // Without a token yet, the waiting state picks the decision up when it stores its token.
-      if (review.taskToken) {
-        const output = { decision, by: identity.actor, comment: comment ?? null };
-        if ((await deps.tasks.succeed(review.taskToken, output)) === 'closed') {
-          throw new HttpProblem(
-            409,
-            'the decision is recorded, but the stage no longer waits for it (it timed out or was stopped)',
-          );
-        }
-      }
+      const request = {
+        reviewId: params.id,
+        decision: body.decision,
+        by: identity.actor,
+        comment: body.comment ?? null,
+      };
+      const review = await decideReview(deps, request, (open, gate) => {
+        // A studio gate is the studio's, and a locked one the admins': only an admin may wave it through.
+        authorize(identity, 'write', [open.scopeType]);
+        authorizeLockedReview(identity, gate);
+      });
       return ok(publicReview(review));
     },
-  },
-  {
+  }),
+  defineRoute({
     method: 'GET',
     path: '/hook-points',
     summary: 'The five hook points, each with a realistic sample input',
@@ -509,5 +457,5 @@ export const routes: Route[] = [
       },
     },
     handle: async () => ok({ items: hookPointInfo }),
-  },
+  }),
 ];

@@ -2,9 +2,11 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { QueuedJob, ScriptJobQueue } from '@stagehooks/core/ports';
+import type { ScriptTestJob, ScriptTestMessage } from '@stagehooks/core/domain';
+import type { QueuedJob, ScriptJobQueue, ScriptTestQueue } from '@stagehooks/core/ports';
 import { ScriptQueueError } from '../errors';
 
 /** The pool runner's job queue: the messages RunScriptInPool sends (`{ taskToken, job }`). */
@@ -77,6 +79,25 @@ export class SqsScriptJobQueue implements ScriptJobQueue {
       );
     } catch (error) {
       throw new ScriptQueueError('ChangeMessageVisibility', { cause: error });
+    }
+  }
+}
+
+/** The admin API's side of the same queue: a script hook's test run, for the pool runner to take. */
+export class SqsScriptTestQueue implements ScriptTestQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async submit(job: ScriptTestJob): Promise<void> {
+    const message: ScriptTestMessage = { testRun: job };
+    try {
+      await this.client.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
+      );
+    } catch (error) {
+      throw new ScriptQueueError('SendMessage', { cause: error });
     }
   }
 }

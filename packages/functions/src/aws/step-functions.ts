@@ -1,14 +1,19 @@
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
-  type HistoryEvent,
   SendTaskFailureCommand,
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ValidationError } from '@stagehooks/core/errors';
-import type { TaskReport, TaskReporter } from '@stagehooks/core/ports';
+import type {
+  ExecutionHistoryPage,
+  StageExecutionRecord,
+  StageExecutions,
+  TaskReport,
+  TaskReporter,
+} from '@stagehooks/core/ports';
 import { TaskReportError } from '../errors';
 
 /** The task stopped waiting: it timed out, was completed already, or its execution ended. */
@@ -67,18 +72,8 @@ const notACursor = (cause?: unknown) =>
     cause,
   });
 
-/** What the admin API reads about stage executions. */
-export interface StageExecutionRecord {
-  executionArn: string;
-  name: string;
-  status: string;
-  startDate: Date | undefined;
-  stopDate: Date | undefined;
-  output: string | undefined;
-}
-
 /** DescribeExecution and GetExecutionHistory for the admin API (locally: against the local endpoint). */
-export class StepFunctionsExecutions {
+export class StepFunctionsExecutions implements StageExecutions {
   constructor(private readonly client: SFNClient) {}
 
   /** Undefined when Step Functions does not know the execution. */
@@ -103,7 +98,7 @@ export class StepFunctionsExecutions {
   async history(
     executionArn: string,
     page: { cursor?: string | undefined; limit: number; reverse?: boolean | undefined },
-  ): Promise<{ events: HistoryEvent[]; nextCursor?: string } | undefined> {
+  ): Promise<ExecutionHistoryPage | undefined> {
     if (page.cursor !== undefined && page.cursor.length > MAX_NEXT_TOKEN_CHARS) throw notACursor();
     try {
       const result = await this.client.send(

@@ -63,7 +63,7 @@ export const FunctionsEnv = z.object({
   STAGEHOOKS_WEBHOOK_ALLOW: withDefault(WebhookAllow, ''),
   /** Where `scriptPath` hooks live; without it such hooks end in status `error`. */
   STAGEHOOKS_SCRIPT_BUCKET: optional(BucketName),
-  /** The pool runner's queue; the Lambdas do not need it. */
+  /** The pool runner's queue; of the Lambdas, only the admin API's needs it (script test runs). */
   STAGEHOOKS_SCRIPT_QUEUE_URL: optional(QueueUrl),
   /** Set by Lambda and by ECS on Fargate. */
   AWS_REGION: required(Region),

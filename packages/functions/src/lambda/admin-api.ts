@@ -1,11 +1,13 @@
 /**
  * The admin API Lambda (API Gateway HTTP API, JWT authorizer). Built once per cold start: the
  * environment parsed and the adapters created here, then every request goes to the same handler the
- * local server calls.
+ * local server calls. Script hooks' test runs go to the pool runner's queue (no python, no sandbox
+ * here): the runner logs them, and the API answers with the log, or 202 when the run outlasts its wait.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseOrThrow } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
@@ -14,12 +16,16 @@ import {
   DynamoReviewStore,
   documentClient,
 } from '@stagehooks/core/dynamodb';
-import { engineError } from '@stagehooks/core/engine';
+import { ValidationError } from '@stagehooks/core/errors';
 import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
-import type { ScriptRunner } from '@stagehooks/core/ports';
 import { z } from 'zod';
 import { createAdminApi } from '../api';
-import { SecretsManagerSecretResolver, StepFunctionsExecutions, StepFunctionsTaskReporter } from '../aws';
+import {
+  SecretsManagerSecretResolver,
+  SqsScriptTestQueue,
+  StepFunctionsExecutions,
+  StepFunctionsTaskReporter,
+} from '../aws';
 import { loadFunctionsConfig } from '../config';
 import { jsonLogger } from '../log';
 
@@ -41,12 +47,14 @@ const doc = documentClient(new DynamoDBClient({ region }));
 const tableName = config.tableName;
 const sfn = new SFNClient({ region });
 const log = jsonLogger('stagehooks-admin-api');
-
-/** Script test runs belong with the script runner (no python in the Lambda runtime): say so instead. */
-const scripts: ScriptRunner = {
-  run: async () =>
-    engineError(new Date(), 'test runs of script hooks are not available in this deployment yet'),
-};
+if (config.scriptQueueUrl === null) {
+  throw new ValidationError('environment', [
+    {
+      path: 'STAGEHOOKS_SCRIPT_QUEUE_URL',
+      message: 'is required: script hooks are test-run by the pool runner',
+    },
+  ]);
+}
 
 export const handler = createAdminApi(
   {
@@ -60,7 +68,7 @@ export const handler = createAdminApi(
       secrets: new SecretsManagerSecretResolver(new SecretsManagerClient({ region })),
       allow: config.webhookAllow,
     }),
-    scripts,
+    scriptTests: new SqsScriptTestQueue(new SQSClient({ region }), config.scriptQueueUrl),
     stateMachineArn: api.STAGEHOOKS_STATE_MACHINE_ARN,
     // Scripts never run here; the Fargate runner keeps them from its own rights (runAs).
     scriptsSandboxed: true,

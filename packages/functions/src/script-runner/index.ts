@@ -11,3 +11,4 @@ export {
 } from './job';
 export { ScriptJobPool, type ScriptJobPoolOptions } from './pool';
 export { runTaskJob, type TaskModeJob } from './task-mode';
+export { executeTestJob, type TestJobDeps } from './test-job';

@@ -4,7 +4,8 @@
  *
  * - task: started by `ecs:runTask.waitForTaskToken` with STAGEHOOKS_TASK_TOKEN and STAGEHOOKS_JOB;
  *   runs that one job, reports it, exits.
- * - pool: a warm ECS service; takes jobs from STAGEHOOKS_SCRIPT_QUEUE_URL until SIGTERM.
+ * - pool: a warm ECS service; takes jobs from STAGEHOOKS_SCRIPT_QUEUE_URL until SIGTERM: the stages'
+ *   RunScriptInPool jobs, and the admin API's test runs of script hooks.
  *
  * Scripts run with ProcessScriptRunner in `sandbox: 'none'` (Fargate has no user namespaces for
  * bubblewrap): the Fargate task is the isolation boundary. The runner runs as root so that it can start
@@ -15,6 +16,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
+import { ScriptTests } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { z } from 'zod';
 import { S3ScriptStore, SqsScriptJobQueue, StepFunctionsTaskReporter } from '../aws';
@@ -60,8 +63,10 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
     }),
   });
   if (scripts.sandbox.warning) log.warn(scripts.sandbox.warning);
+  const dynamodb = new DynamoDBClient({ region });
+  const tasks = createAwsStageTasks({ config, dynamodb, scripts });
   const deps: ScriptJobDeps = {
-    tasks: createAwsStageTasks({ config, dynamodb: new DynamoDBClient({ region }), scripts }),
+    tasks,
     reporter: new StepFunctionsTaskReporter(new SFNClient({ region, maxAttempts: REPORT_ATTEMPTS })),
     log,
   };
@@ -72,9 +77,16 @@ async function run(config: ScriptRunnerConfig, stop: AbortSignal): Promise<numbe
     return runTaskJob(config.runner, deps, interrupt);
   }
   const { queueUrl, concurrency } = config.runner;
+  const doc = documentClient(dynamodb);
+  const { tableName, logRetentionDays: retentionDays } = config;
   const pool = new ScriptJobPool({
     queue: new SqsScriptJobQueue(new SQSClient({ region }), queueUrl),
     jobs: deps,
+    tests: new ScriptTests({
+      registry: new DynamoHookRegistry(doc, { tableName }),
+      logs: new DynamoExecutionLogStore(doc, { tableName, retentionDays }),
+      scripts,
+    }),
     concurrency,
     stopGraceMs: config.stopGraceMs,
   });

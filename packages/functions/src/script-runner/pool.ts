@@ -1,13 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { safeParseFields } from '@stagehooks/core/domain';
+import { type ScriptTestJob, ScriptTestMessage, safeParseFields } from '@stagehooks/core/domain';
 import type { QueuedJob, ScriptJobQueue } from '@stagehooks/core/ports';
 import { errorFields } from '../log';
 import { executeJob, graceAfter, type ScriptJobDeps, ScriptJobMessage, untilAborted } from './job';
+import { executeTestJob, type TestJobDeps } from './test-job';
 
 export interface ScriptJobPoolOptions {
   queue: ScriptJobQueue;
   jobs: ScriptJobDeps;
+  /** Runs and logs the admin API's test runs, which come on the same queue. */
+  tests: TestJobDeps['tests'];
   /** Jobs run at once. */
   concurrency: number;
   /** After stop(): how long running scripts may finish before they are reported interrupted. */
@@ -26,7 +29,8 @@ export interface ScriptJobPoolOptions {
  * `pool` isolation: a warm runner that takes jobs from the queue RunScriptInPool sends to, runs up to
  * `concurrency` at once, reports each to its task token, then deletes its message. A message is
  * deleted only once its task has been told (or no longer waits), so a runner that dies mid-job leaves
- * the job to be taken again. stop() (SIGTERM) stops taking jobs, hands back any it had not started, and
+ * the job to be taken again. The admin API's test runs come on the same queue, without a token: each is
+ * run and logged, and its message deleted once the log is written. stop() (SIGTERM) stops taking jobs, hands back any it had not started, and
  * resolves when every running job is reported: finished within the grace period, or interrupted.
  */
 export class ScriptJobPool {
@@ -130,13 +134,21 @@ export class ScriptJobPool {
   }
 
   async #handle(job: QueuedJob): Promise<void> {
-    const { queue, jobs: deps, visibilitySeconds, extendEveryMs } = this.#options;
+    const { jobs: deps } = this.#options;
     const { log, reporter } = deps;
     const messageId = job.messageId;
-    const message = safeParseFields(ScriptJobMessage, parseJson(job.body));
+    const body = parseJson(job.body);
+    const test = ScriptTestMessage.safeParse(body);
+    if (test.success) {
+      await this.#runTest(job, test.data.testRun);
+      return;
+    }
+    const message = safeParseFields(ScriptJobMessage, body);
     if (!message.success) {
       // No token to report to: nobody can be waiting on it, and it would fail the same way every time.
-      log.error('script queue message is not { taskToken, job }; deleting it', { messageId });
+      log.error('script queue message is neither { taskToken, job } nor { testRun }; deleting it', {
+        messageId,
+      });
       await this.#delete(job);
       return;
     }
@@ -154,11 +166,7 @@ export class ScriptJobPool {
       await this.#delete(job);
       return;
     }
-    const keepHidden = setInterval(() => {
-      queue.extendVisibility(job.receiptHandle, visibilitySeconds).catch((error: unknown) => {
-        log.warn("could not extend a running job's message visibility", { messageId, ...errorFields(error) });
-      });
-    }, extendEveryMs);
+    const keepHidden = this.#keepHidden(job);
     try {
       await executeJob(taskToken, message.data.job, deps, this.#interrupt, 'pool');
     } catch (error) {
@@ -172,6 +180,37 @@ export class ScriptJobPool {
       clearInterval(keepHidden);
     }
     await this.#delete(job);
+  }
+
+  async #runTest(job: QueuedJob, testRun: ScriptTestJob): Promise<void> {
+    const { log } = this.#options.jobs;
+    const keepHidden = this.#keepHidden(job);
+    try {
+      await executeTestJob(testRun, { tests: this.#options.tests, log }, this.#interrupt);
+    } catch (error) {
+      // Not logged: keep the message, so the test is taken again once its visibility lapses.
+      log.error('could not log the script test run; its message returns to the queue', {
+        messageId: job.messageId,
+        ...errorFields(error),
+      });
+      return;
+    } finally {
+      clearInterval(keepHidden);
+    }
+    await this.#delete(job);
+  }
+
+  /** Renews a running job's message until the returned timer is cleared, so no other runner takes it. */
+  #keepHidden(job: QueuedJob): NodeJS.Timeout {
+    const { queue, visibilitySeconds, extendEveryMs, jobs } = this.#options;
+    return setInterval(() => {
+      queue.extendVisibility(job.receiptHandle, visibilitySeconds).catch((error: unknown) => {
+        jobs.log.warn("could not extend a running job's message visibility", {
+          messageId: job.messageId,
+          ...errorFields(error),
+        });
+      });
+    }, extendEveryMs);
   }
 
   async #delete(job: QueuedJob): Promise<void> {

@@ -1,30 +1,12 @@
 import { StoreUnavailableError } from '@stagehooks/core/errors';
 import { type AdminApiDeps, createAdminApi, identityOf, MAX_BODY_BYTES } from '@stagehooks/functions/api';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { apiEvent } from '../fixtures';
 
 // Offline: the handler's own behaviour (auth claims, limits, error shaping); the routes against real
 // stores are covered end to end in test/e2e/api.test.ts.
-function event(
-  method: string,
-  path: string,
-  options: { claims?: Record<string, unknown>; body?: string } = {},
-): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      ...(options.claims && { authorizer: { jwt: { claims: options.claims, scopes: [] } } }),
-    } as APIGatewayProxyEventV2['requestContext'],
-    ...(options.body !== undefined && { body: options.body }),
-    isBase64Encoded: false,
-  };
-}
-
+const event = apiEvent;
 const failing = (error: Error) =>
   ({
     registry: {

@@ -2,13 +2,15 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { Hook, ScriptTestMessage } from '@stagehooks/core/domain';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqsScriptJobQueue } from '../../src/aws';
+import { SqsScriptJobQueue, SqsScriptTestQueue } from '../../src/aws';
 import { ScriptQueueError } from '../../src/errors';
-import { clientConfig } from '../fixtures';
+import { clientConfig, testJobFor } from '../fixtures';
 
 const client = new SQSClient(clientConfig);
 const sqs = mockClient(client);
@@ -73,6 +75,57 @@ describe('SqsScriptJobQueue', () => {
     expect(error).toBeInstanceOf(ScriptQueueError);
     expect(error).toMatchObject({
       message: 'the script queue request failed (DeleteMessage): ReceiptHandleIsInvalid',
+    });
+  });
+});
+
+describe('SqsScriptTestQueue', () => {
+  const hook = Hook.parse({
+    id: '01JTESTEDHOOK0000000000000',
+    name: 'color_grade',
+    type: 'shell',
+    hookPoint: 'post_segment',
+    scopeType: 'project',
+    scopeId: 'p1',
+    failureMode: 'block',
+    sortOrder: 10,
+    enabled: true,
+    revision: 2,
+    config: { script: 'echo graded' },
+    createdBy: 'ann',
+    createdAt: '2026-11-20T12:00:00.000Z',
+    updatedAt: '2026-11-20T12:00:00.000Z',
+  });
+
+  it('sends a test run to the pool queue as { testRun }, with no task token', async () => {
+    // Prepare
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const job = testJobFor(hook);
+
+    // Act
+    await new SqsScriptTestQueue(client, queueUrl).submit(job);
+
+    // Assess
+    const [call] = sqs.commandCalls(SendMessageCommand);
+    expect(call?.args[0].input.QueueUrl).toBe(queueUrl);
+    const body = JSON.parse(call?.args[0].input.MessageBody ?? 'null');
+    expect(ScriptTestMessage.parse(body)).toEqual({ testRun: job });
+    expect(JSON.stringify(body)).not.toContain('taskToken');
+  });
+
+  it('translates a failed send into ScriptQueueError', async () => {
+    // Prepare
+    sqs.on(SendMessageCommand).rejects(Object.assign(new Error('no queue'), { name: 'QueueDoesNotExist' }));
+
+    // Act
+    const error = await new SqsScriptTestQueue(client, queueUrl)
+      .submit(testJobFor(hook))
+      .catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ScriptQueueError);
+    expect(error).toMatchObject({
+      message: 'the script queue request failed (SendMessage): QueueDoesNotExist',
     });
   });
 });

@@ -7,7 +7,7 @@ import { Attempt, RunState } from '@stagehooks/core/engine';
 import { createTestTable } from '@test/dynamodb';
 import { HttpReceiver, type ReceivedRequest, type ScriptedResponse } from '@test/http-receiver';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { defineShellHook, eventually, jobFor, poolJobFor, testCredentials } from '../fixtures';
+import { defineShellHook, eventually, jobFor, poolJobFor, testCredentials, testJobFor } from '../fixtures';
 
 const main = fileURLToPath(new URL('../../src/script-runner/main.ts', import.meta.url));
 
@@ -41,6 +41,18 @@ const target = (request: ReceivedRequest) => String(request.headers['x-amz-targe
 const calls = (operation: string) => aws.requests.filter((r) => target(r).endsWith(`.${operation}`));
 const bodyOf = (request: ReceivedRequest | undefined): Record<string, unknown> =>
   JSON.parse(request?.body ?? '{}');
+
+/** SQS with one message (`m1`, receipt handle `rh-1`) for the first poll, none after; other calls `{}`. */
+function serveOneMessage(body: string): void {
+  let served = false;
+  aws.replyAlways((request) => {
+    if (!target(request).endsWith('.ReceiveMessage')) return json({});
+    if (served) return { ...json({}), delayMs: 200 };
+    served = true;
+    const md5 = createHash('md5').update(body).digest('hex');
+    return json({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh-1', Body: body, MD5OfBody: md5 }] });
+  });
+}
 
 /** The container as ECS starts it: the entry point with only its environment. */
 function startRunner(env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null> } {
@@ -138,14 +150,7 @@ describe('script-runner container entry point', () => {
   it('pool mode: on SIGTERM, finishes the running job, reports it, deletes its message and exits 0', async () => {
     // Prepare
     const body = JSON.stringify({ taskToken: 'token-pool', job: poolJobFor(hook) });
-    let served = false;
-    aws.replyAlways((request) => {
-      if (!target(request).endsWith('.ReceiveMessage')) return json({});
-      if (served) return { ...json({}), delayMs: 200 };
-      served = true;
-      const md5 = createHash('md5').update(body).digest('hex');
-      return json({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'rh-1', Body: body, MD5OfBody: md5 }] });
-    });
+    serveOneMessage(body);
     const { child, exited } = startRunner({
       STAGEHOOKS_SCRIPT_QUEUE_URL: `${aws.url('')}/123456789012/stagehooks-scripts`,
     });
@@ -171,5 +176,33 @@ describe('script-runner container entry point', () => {
     expect(aws.requests.indexOf(calls('DeleteMessage')[0] as ReceivedRequest)).toBeGreaterThan(
       aws.requests.indexOf(success as ReceivedRequest),
     );
+  });
+
+  it('pool mode: runs the admin API’s test run from the queue, logs it with test: true, tells no task', async () => {
+    // Prepare
+    const job = testJobFor(hook);
+    const body = JSON.stringify({ testRun: job });
+    serveOneMessage(body);
+    const { child, exited } = startRunner({
+      STAGEHOOKS_SCRIPT_QUEUE_URL: `${aws.url('')}/123456789012/stagehooks-scripts`,
+    });
+
+    // Act
+    await eventually(() => calls('DeleteMessage').length === 1, 15_000);
+    child.kill('SIGTERM');
+    const code = await exited;
+
+    // Assess
+    expect(code).toBe(0);
+    const logs = new DynamoExecutionLogStore(table.doc, { tableName: table.tableName });
+    expect(await logs.get(job.input.invocationId)).toMatchObject({
+      hookId: hook.id,
+      test: true,
+      executionId: null,
+      status: 'passed',
+      stdout: 'done job-sample-0042\n',
+    });
+    for (const report of ['SendTaskHeartbeat', 'SendTaskSuccess', 'SendTaskFailure'])
+      expect(calls(report), report).toEqual([]);
   });
 });

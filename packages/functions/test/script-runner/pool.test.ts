@@ -14,16 +14,24 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Hook } from '@stagehooks/core/domain';
-import { DynamoExecutionLogStore } from '@stagehooks/core/dynamodb';
-import { RunState } from '@stagehooks/core/engine';
+import { DynamoExecutionLogStore, DynamoHookRegistry } from '@stagehooks/core/dynamodb';
+import { RunState, ScriptTests } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
 import { createTestTable } from '@test/dynamodb';
+import { withFailingWrites } from '@test/logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqsScriptJobQueue, StepFunctionsTaskReporter } from '../../src/aws';
 import { createAwsStageTasks } from '../../src/engine';
 import { ScriptJobPool, type ScriptJobPoolOptions } from '../../src/script-runner';
-import { clientConfig, defineShellHook, eventually, poolJobFor, recordingLogger } from '../fixtures';
+import {
+  clientConfig,
+  defineShellHook,
+  eventually,
+  poolJobFor,
+  recordingLogger,
+  testJobFor,
+} from '../fixtures';
 
 const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/stagehooks-scripts';
 const sfnClient = new SFNClient(clientConfig);
@@ -37,6 +45,7 @@ afterEach(() => {
 
 let table: Awaited<ReturnType<typeof createTestTable>>;
 let tasks: ReturnType<typeof createAwsStageTasks>;
+let tests: ScriptTests;
 let hooks: { quick: Hook; halfSecond: Hook; slow: Hook };
 
 beforeAll(async () => {
@@ -44,6 +53,11 @@ beforeAll(async () => {
   tasks = createAwsStageTasks({
     config: { tableName: table.tableName, logRetentionDays: 30 },
     dynamodb: table.client,
+    scripts: new ProcessScriptRunner({ sandbox: 'none' }),
+  });
+  tests = new ScriptTests({
+    registry: new DynamoHookRegistry(table.doc, { tableName: table.tableName }),
+    logs: new DynamoExecutionLogStore(table.doc, { tableName: table.tableName }),
     scripts: new ProcessScriptRunner({ sandbox: 'none' }),
   });
   hooks = {
@@ -92,6 +106,7 @@ function poolWith(options: Partial<ScriptJobPoolOptions> = {}) {
       reporter: new StepFunctionsTaskReporter(sfnClient),
       log,
     },
+    tests,
     concurrency: 2,
     stopGraceMs: 10_000,
     pollErrorBackoffMs: 10,
@@ -292,5 +307,86 @@ describe('script runner, pool mode', () => {
     // Assess
     expect(entries.some((e) => e.message === 'could not poll the script queue')).toBe(true);
     expect(successes().map((s) => s.token)).toEqual(['token-after-error']);
+  });
+});
+
+describe('script runner, pool mode: the admin API’s test runs', () => {
+  const testRunMessage = (hook: Hook) => {
+    const job = testJobFor(hook);
+    return { job, message: { raw: JSON.stringify({ testRun: job }) } };
+  };
+
+  it('runs a test run from the queue and logs it with test: true, telling no task', async () => {
+    // Prepare
+    const { job, message } = testRunMessage(hooks.quick);
+    queueOf([message]);
+    const { pool, entries } = poolWith();
+
+    // Act
+    const running = pool.run();
+    await eventually(() => deleted().length === 1);
+    await pool.stop();
+    await running;
+
+    // Assess
+    expect(await logOf(job.input.invocationId)).toMatchObject({
+      hookId: hooks.quick.id,
+      test: true,
+      executionId: null,
+      status: 'passed',
+      stdout: 'ran job-sample-0042\n',
+    });
+    expect(sfn.calls()).toEqual([]);
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        message: 'script test run finished',
+        fields: expect.objectContaining({ test: true, logId: job.input.invocationId, status: 'passed' }),
+      }),
+    );
+  });
+
+  it('logs a test run still running after the grace period as error, and deletes its message', async () => {
+    // Prepare
+    const { job, message } = testRunMessage(hooks.slow);
+    queueOf([message]);
+    const { pool, entries } = poolWith({ stopGraceMs: 100 });
+    const running = pool.run();
+    await eventually(() => entries.some((e) => e.message === 'script test run started'));
+
+    // Act
+    await pool.stop();
+    await running;
+
+    // Assess
+    expect(await logOf(job.input.invocationId)).toMatchObject({
+      test: true,
+      status: 'error',
+      errorMessage: 'the script runner was stopped (SIGTERM) before the script finished',
+    });
+    expect(deleted()).toEqual(['rh-0']);
+    expect(sfn.calls()).toEqual([]);
+  });
+
+  it('keeps a test run’s message when its log cannot be written, so it is taken again', async () => {
+    // Prepare
+    const logs = new DynamoExecutionLogStore(table.doc, { tableName: table.tableName });
+    const unwritable = withFailingWrites(logs, () => {
+      throw new Error('log store down');
+    });
+    const registry = new DynamoHookRegistry(table.doc, { tableName: table.tableName });
+    const scripts = new ProcessScriptRunner({ sandbox: 'none' });
+    const { message } = testRunMessage(hooks.quick);
+    queueOf([message]);
+    const { pool, entries } = poolWith({ tests: new ScriptTests({ registry, logs: unwritable, scripts }) });
+
+    // Act
+    const running = pool.run();
+    await eventually(() => entries.some((e) => e.message.includes('its message returns to the queue')));
+    await pool.stop();
+    await running;
+
+    // Assess
+    expect(deleted()).toEqual([]);
+    expect(entries.map((e) => e.message)).toContain('script test run failed in the runner');
   });
 });

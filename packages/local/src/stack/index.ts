@@ -15,6 +15,7 @@ import {
 import {
   type DefinitionPlaceholder,
   definitionPlaceholders,
+  ScriptTests,
   StageTasks,
   stageStateMachineDefinition,
   substitutePlaceholders,
@@ -44,6 +45,7 @@ import { LocalSecretResolver } from '../secrets';
 import type { ExecutionRecord } from '../step-functions/execution-store';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStepFunctions } from '../step-functions/local-step-functions';
 import { concludeInterrupted } from './interrupted-stage';
+import { LocalScriptTestQueue } from './script-tests';
 import { localScriptUsers } from './script-users';
 
 export const STATE_MACHINE_NAME = 'stagehooks-stage';
@@ -279,6 +281,15 @@ export async function startLocalStack(
     });
     cleanups.push(() => sfnClient.destroy());
     const apiUrl = `http://127.0.0.1:${config.ports.api}${API_PREFIX}`;
+    const scriptTests = new LocalScriptTestQueue({
+      tests: new ScriptTests({ registry, logs, scripts }),
+      log: {
+        info: () => undefined,
+        warn: (message) => console.warn(`stagehooks: ${message}`),
+        error: (message, fields) => console.error(`stagehooks: ${message}`, fields ?? ''),
+      },
+    });
+    cleanups.push(() => scriptTests.close());
     const adminApi = createAdminApi(
       {
         registry,
@@ -288,7 +299,7 @@ export async function startLocalStack(
         executions: new StepFunctionsExecutions(sfnClient),
         tasks: new StepFunctionsTaskReporter(sfnClient),
         webhooks,
-        scripts,
+        scriptTests,
         stateMachineArn,
         scriptsSandboxed: sandbox.mode === 'bubblewrap',
       },

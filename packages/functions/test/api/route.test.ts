@@ -1,0 +1,89 @@
+import { ValidationError } from '@stagehooks/core/errors';
+import { type AdminApiDeps, type Route, routes } from '@stagehooks/functions/api';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
+import { defineRoute } from '../../src/api/route';
+
+// Offline: how a route definition types and validates its request; the routes themselves are covered
+// against the real local stack in test/e2e/api.test.ts.
+const environment = {
+  identity: { actor: 'ann', role: 'admin' as const },
+  deps: {} as AdminApiDeps,
+  waitBudgetMs: () => 1_000,
+};
+
+const echo = defineRoute({
+  method: 'POST',
+  path: '/things/{id}',
+  summary: 'echo',
+  access: 'write',
+  params: z.strictObject({ id: z.string().min(2) }),
+  query: z.strictObject({ limit: z.coerce.number().int().max(10).optional() }),
+  body: z.strictObject({ name: z.string(), tags: z.array(z.string()).default([]) }),
+  responses: { 200: { description: 'the request as parsed' } },
+  handle: async ({ params, query, body }) => {
+    expectTypeOf(params).toEqualTypeOf<{ id: string }>();
+    expectTypeOf(query).toEqualTypeOf<{ limit?: number | undefined }>();
+    expectTypeOf(body).toEqualTypeOf<{ name: string; tags: string[] }>();
+    return { status: 200, body: { params, query, body } };
+  },
+});
+
+const bare = defineRoute({
+  method: 'GET',
+  path: '/bare',
+  summary: 'no schemas',
+  access: 'read',
+  responses: { 200: { description: 'nothing' } },
+  handle: async ({ params, query, body }) => {
+    expectTypeOf(params).toEqualTypeOf<Record<string, never>>();
+    expectTypeOf(query).toEqualTypeOf<Record<string, never>>();
+    expectTypeOf(body).toEqualTypeOf<undefined>();
+    return { status: 200, body: { params, query, body: body ?? null } };
+  },
+});
+
+const issuesOf = async (route: Route, request: Parameters<Route['handle']>[0]) => {
+  const error = await route.handle(request, environment).catch((e: unknown) => e);
+  if (!(error instanceof ValidationError)) throw new Error('expected a ValidationError');
+  return error.issues;
+};
+
+describe('defineRoute', () => {
+  it('hands its handler the request as the schemas output it (coerced, defaults filled)', async () => {
+    const result = await echo.handle(
+      { params: { id: 'x1' }, query: { limit: '5' }, body: { name: 'n' } },
+      environment,
+    );
+    expect(result.body).toEqual({ params: { id: 'x1' }, query: { limit: 5 }, body: { name: 'n', tags: [] } });
+    expect((await bare.handle({ params: {}, query: {}, body: undefined }, environment)).body).toEqual({
+      params: {},
+      query: {},
+      body: null,
+    });
+  });
+
+  it('refuses with one 400 naming every bad field of path, query and body', async () => {
+    expect(
+      await issuesOf(echo, { params: { id: 'x' }, query: { limit: '50' }, body: { name: 1, extra: true } }),
+    ).toEqual([
+      { path: 'path.id', message: expect.any(String) },
+      { path: 'query.limit', message: expect.any(String) },
+      { path: 'name', message: expect.any(String) },
+      { path: 'extra', message: 'is not a known field' },
+    ]);
+  });
+
+  it('says a required body is required, beside the other issues', async () => {
+    expect(await issuesOf(echo, { params: { id: 'x' }, query: {}, body: undefined })).toEqual([
+      { path: 'path.id', message: expect.any(String) },
+      { path: '', message: 'the body is required' },
+    ]);
+  });
+
+  it('keeps what the OpenAPI document is generated from', () => {
+    expect(echo).toMatchObject({ method: 'POST', path: '/things/{id}', access: 'write' });
+    expect(Object.keys(echo.params?.shape ?? {})).toEqual(['id']);
+    for (const route of routes) expect(typeof route.handle).toBe('function');
+  });
+});
