@@ -25,10 +25,8 @@ import {
   type HookCreateInput,
   type HookInput,
   stageCompletedDetailType,
-  stageEventSource,
-  stagehooksBusName,
   stagehooksEventSource,
-  stageReachedDetailType,
+  stageReachedEntry,
 } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { executionLogDraft, type StageResult } from '@stagehooks/core/engine';
@@ -152,14 +150,7 @@ class EngineDriver {
       const start = performance.now();
       const sent = await this.eventBridge.send(
         new PutEventsCommand({
-          Entries: [
-            {
-              Source: stageEventSource,
-              DetailType: stageReachedDetailType,
-              EventBusName: stagehooksBusName,
-              Detail: JSON.stringify(detail),
-            },
-          ],
+          Entries: [stageReachedEntry(detail)],
         }),
       );
       const putEventsMs = performance.now() - start;

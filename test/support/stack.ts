@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  HookCreate,
-  type HookCreateInput,
-  stageEventSource,
-  stagehooksBusName,
-  stageReachedDetailType,
-} from '@stagehooks/core/domain';
+import { HookCreate, type HookCreateInput, stageReachedEntry } from '@stagehooks/core/domain';
 import { loadLocalConfig } from '@stagehooks/local/config';
 import { type LocalStack, type LocalStackChecks, startLocalStack } from '@stagehooks/local/stack';
 import { startEventReceiver } from './event-receiver';
@@ -60,14 +54,7 @@ export async function startTestStack(
     emit: async (detail: Record<string, unknown>) => {
       const result = await eventBridge.send(
         new PutEventsCommand({
-          Entries: [
-            {
-              Source: stageEventSource,
-              DetailType: stageReachedDetailType,
-              EventBusName: stagehooksBusName,
-              Detail: JSON.stringify(detail),
-            },
-          ],
+          Entries: [stageReachedEntry(detail)],
         }),
       );
       return result.Entries?.[0]?.EventId as string;

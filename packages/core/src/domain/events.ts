@@ -10,6 +10,16 @@ export const stagehooksBusName = 'stagehooks';
 export const stageEventSource = 'studio.pipeline';
 export const stageReachedDetailType = 'Stage Reached';
 
+/** A PutEvents entry of a "Stage Reached" event with this detail, as the pipeline sends it. */
+export function stageReachedEntry(detail: unknown, eventBusName: string = stagehooksBusName) {
+  return {
+    Source: stageEventSource,
+    DetailType: stageReachedDetailType,
+    EventBusName: eventBusName,
+    Detail: JSON.stringify(detail),
+  };
+}
+
 /** stagehooks' own events: a stage's completion, with its verdict, and the block that holds a stage for review. */
 export const stagehooksEventSource = 'stagehooks';
 export const stageCompletedDetailType = 'Stage Hooks Completed';

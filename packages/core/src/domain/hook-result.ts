@@ -19,3 +19,17 @@ export const HookRunResult = z.object({
   durationMs: z.number().min(0),
 });
 export type HookRunResult = z.output<typeof HookRunResult>;
+
+/** A run that ended in `error` before it produced anything: no exit code, no output, no answer. */
+export function errorWithoutOutput(errorMessage: string | null) {
+  return {
+    status: 'error',
+    exitCode: null,
+    stdout: null,
+    stderr: null,
+    responseStatus: null,
+    responseBody: null,
+    errorMessage,
+    truncated: false,
+  } as const satisfies Omit<HookRunResult, 'startedAt' | 'finishedAt' | 'durationMs'>;
+}

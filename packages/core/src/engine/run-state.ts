@@ -4,7 +4,7 @@
  * `StageTasks` (and the local stack's restart recovery) write what these say is due.
  */
 import type { ExecutionLogDraft, FailureMode, HookInput, HookRunResult, Outcome } from '../domain';
-import { jsonBytes } from '../domain';
+import { errorWithoutOutput, jsonBytes } from '../domain';
 import { boundText } from '../logs';
 import type {
   Attempt,
@@ -264,17 +264,5 @@ export function withinPendingBudget(run: RunState): RunState {
 }
 
 function emptyResult(at: string): HookRunResult {
-  return {
-    status: 'error',
-    exitCode: null,
-    stdout: null,
-    stderr: null,
-    responseStatus: null,
-    responseBody: null,
-    errorMessage: null,
-    truncated: false,
-    startedAt: at,
-    finishedAt: at,
-    durationMs: 0,
-  };
+  return { ...errorWithoutOutput(null), startedAt: at, finishedAt: at, durationMs: 0 };
 }

@@ -4,6 +4,7 @@ import type { AdminApiHandler } from '@stagehooks/functions/api';
 import { MAX_BODY_BYTES } from '@stagehooks/functions/api';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isLocalHost } from '../aws-endpoint';
+import { readBody } from '../http';
 import { lambdaContext } from '../lambda-context';
 import type { LocalTokens } from './tokens';
 
@@ -30,26 +31,6 @@ const problem = (
   response.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
   response.end(JSON.stringify({ type: 'about:blank', title, status, detail }));
 };
-
-/** Reads the body, refusing past the limit without buffering the rest. */
-function readBody(request: IncomingMessage): Promise<Buffer | 'too large'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        request.removeAllListeners('data');
-        request.resume();
-        resolve('too large');
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 /**
  * The admin API on Node's HTTP server: each request under /api becomes the API Gateway (HTTP API,
@@ -93,7 +74,7 @@ export function createApiServer(options: ApiServerOptions): Server {
         response.end();
         return;
       }
-      const body = await readBody(request);
+      const body = await readBody(request, MAX_BODY_BYTES);
       if (body === 'too large') {
         problem(
           response,

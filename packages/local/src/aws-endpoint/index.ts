@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { redactTaskTokens } from '@stagehooks/core/engine';
 import type { LocalEventBus } from '../event-bus';
+import { readBody } from '../http';
 import type { LocalStepFunctions } from '../step-functions/local-step-functions';
 import { AwsApiError } from './api-error';
 import { type AwsKeyPair, SignatureError, verifySignature } from './signature';
@@ -121,7 +122,8 @@ async function handle(
       });
       return;
     }
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_BODY_BYTES);
+    if (body === 'too large') throw new AwsApiError('ValidationException', 'request body over 1 MiB');
     await verifySignature(
       { method: request.method, url: request.url ?? '/', headers: request.headers, body },
       credentials,
@@ -142,24 +144,6 @@ async function handle(
     reply(500, { __type: 'InternalFailure', message: 'the local endpoint failed; see the stack output' });
     console.error('aws endpoint:', error);
   }
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new AwsApiError('ValidationException', 'request body over 1 MiB'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 export function listen(server: Server, port: number): Promise<void> {

@@ -14,9 +14,7 @@ import {
   isJsonObject,
   ScopeType,
   type StageEventDetail,
-  stageEventSource,
-  stagehooksBusName,
-  stageReachedDetailType,
+  stageReachedEntry,
 } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry, documentClient } from '@stagehooks/core/dynamodb';
 import { RunState } from '@stagehooks/core/engine';
@@ -221,14 +219,7 @@ async function emit(
   try {
     const put = await eventBridge.send(
       new PutEventsCommand({
-        Entries: [
-          {
-            Source: stageEventSource,
-            DetailType: stageReachedDetailType,
-            EventBusName: stagehooksBusName,
-            Detail: JSON.stringify(detail),
-          },
-        ],
+        Entries: [stageReachedEntry(detail)],
       }),
     );
     const eventId = put.Entries?.[0]?.EventId;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { HookRunResult } from '../../domain';
 import {
   CAPTURE_LIMIT_BYTES,
+  errorWithoutOutput,
   type HookInput,
   jsonTooDeepAt,
   MAX_JSON_DEPTH,
@@ -624,14 +625,5 @@ function parseReport(line: string | null): ScriptReport | undefined {
 }
 
 function errorOutcome(error: unknown): RunOutcome {
-  return {
-    status: 'error',
-    exitCode: null,
-    stdout: null,
-    stderr: null,
-    responseStatus: null,
-    responseBody: null,
-    errorMessage: describeError(error),
-    truncated: false,
-  };
+  return errorWithoutOutput(describeError(error));
 }
