@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AdminApiHandler } from '@stagehooks/functions/api';
 import { MAX_BODY_BYTES } from '@stagehooks/functions/api';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
