@@ -393,6 +393,7 @@ export async function benchEngine(): Promise<boolean> {
       hook: { id: sampleHook!.id, name: sampleHook!.name, revision: sampleHook!.revision },
       attempt: 1,
       test: false,
+      outputs: {},
     };
     const sampleResult = await directWebhooks.send(
       sampleHook as Extract<Hook, { type: 'webhook' }>,
@@ -908,6 +909,7 @@ async function measureSandbox(stack: LocalStack): Promise<Record<string, string 
       hook: { id: scriptHook.id, name: scriptHook.name, revision: scriptHook.revision },
       attempt: 1,
       test: false,
+      outputs: {},
     };
     const times = new Map<string, number[]>(runners.map(([mode]) => [mode, []]));
     const failures = new Map<string, string>();

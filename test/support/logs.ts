@@ -18,6 +18,8 @@ export function logDraft(overrides: Partial<ExecutionLogDraft> = {}): ExecutionL
     input: { jobId: 'job-1', metadata: { take: seq } },
     stdout: 'graded\n',
     stderr: '',
+    outputData: null,
+    patch: null,
     responseStatus: null,
     responseBody: null,
     exitCode: 0,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { StagePatch } from './hook-output';
+import { JsonObject } from './json';
 import { ExecutionStatus, FailureMode, HookPoint, HookType, JobId, Outcome, Timestamp } from './vocabulary';
 
 /** Bytes of UTF-8 kept per captured text field; the rest is cut and `truncated` set. */
@@ -25,6 +27,10 @@ const logFields = {
   errorMessage: z.string().nullable(),
   failureMode: FailureMode,
   outcome: Outcome,
+  /** The `data` the hook returned (a JSON object), passed or not; null when none. */
+  outputData: JsonObject.nullable().default(null),
+  /** The patch of the stage this execution applied: only a passed hook's is; null otherwise. */
+  patch: StagePatch.nullable().default(null),
   durationMs: z.number().min(0),
   startedAt: Timestamp,
   finishedAt: Timestamp,

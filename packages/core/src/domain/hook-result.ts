@@ -9,9 +9,11 @@ export const HookRunResult = z.object({
   responseStatus: z.int().nullable(),
   responseBody: z.string().nullable(),
   errorMessage: z.string().nullable(),
-  /** From a script's last-line `{ "status", "message", "data" }` or a webhook's JSON body. */
+  /** From a script's last stdout line or a webhook's JSON body: `{ status?, message?, data?, patch? }`. */
   message: z.string().optional(),
+  /** What the hook hands on; checked by `checkedOutput` before the engine takes it (hook-output.ts). */
   data: z.unknown().optional(),
+  patch: z.unknown().optional(),
   /** True when captured output was cut at the capture limit. */
   truncated: z.boolean(),
   startedAt: z.string(),

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { recordOfOwnKeys } from './json';
+import { ValidationError } from '../errors';
+import { compilePattern } from '../events/pattern';
+import { boundedJsonObject, recordOfOwnKeys } from './json';
+import { outputSchemaIssues } from './output-schema';
 import { FailureMode, HookName, HookPoint, ScopeId, ScopeType, Timestamp } from './vocabulary';
 
 const KiB = 1024;
@@ -243,6 +246,47 @@ export const PythonConfig = z
   .superRefine(exactlyOneSource);
 export type PythonConfig = z.infer<typeof PythonConfig>;
 
+/** `when`: an EventBridge content-filter pattern on the hook input; refused, naming the bad part, if invalid. */
+export const HookCondition = boundedJsonObject(4 * KiB).superRefine((pattern, ctx) => {
+  try {
+    compilePattern(pattern);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues)
+      ctx.addIssue({
+        code: 'custom',
+        path: issue.path === '' ? [] : issue.path.split('.'),
+        message: issue.message,
+      });
+  }
+});
+
+/** `outputSchema`: JSON Schema 2020-12 for the result's `data`, refused when ajv cannot compile it. */
+export const OutputSchema = boundedJsonObject(16 * KiB).superRefine((schema, ctx) => {
+  for (const issue of outputSchemaIssues(schema))
+    ctx.addIssue({
+      code: 'custom',
+      path: issue.path === '' ? [] : issue.path.split('.'),
+      message: issue.message,
+    });
+});
+
+export const HookMode = z.enum(['inline', 'detached']);
+export type HookMode = z.infer<typeof HookMode>;
+
+/** A detached hook runs after the verdict has gone out: it cannot hold the stage. */
+function detachedDoesNotBlock(
+  hook: { mode?: string | undefined; failureMode?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (hook.mode === 'detached' && hook.failureMode === 'block')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mode'],
+      message: 'detached hooks run after the verdict and cannot block: use failureMode warn or ignore',
+    });
+}
+
 const commonFields = {
   name: HookName,
   description: z.string().max(1024).default(''),
@@ -255,6 +299,10 @@ const commonFields = {
   /** Admins only (the admin API checks the role); what they mean: docs/api.md, "Locked hooks". */
   locked: z.boolean().optional(),
   lockOverride: z.boolean().optional(),
+  /** Runs only when the hook input matches (docs/api.md, "Conditions"). */
+  when: HookCondition.optional(),
+  mode: HookMode.default('inline'),
+  outputSchema: OutputSchema.optional(),
 };
 
 function checkScope(hook: { scopeType: string; scopeId?: string | null | undefined }, ctx: z.RefinementCtx) {
@@ -309,6 +357,7 @@ export const lockFieldsAfter = (
 export const HookCreate = z
   .discriminatedUnion('type', [webhookWrite, shellWrite, pythonWrite], typeError)
   .superRefine(checkScope)
+  .superRefine(detachedDoesNotBlock)
   .transform((hook) => ({
     ...normaliseScope(hook),
     locked: hook.locked ?? lockedByDefault(hook),
@@ -329,6 +378,7 @@ export const HookReplace = z
     typeError,
   )
   .superRefine(checkScope)
+  .superRefine(detachedDoesNotBlock)
   .transform(normaliseScope);
 export type HookReplace = z.output<typeof HookReplace>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boundedJsonObject, JsonObject } from './json';
+import { boundedJsonObject, JsonObject, recordOfOwnKeys } from './json';
 import { HookPoint, JobId, ScopeId } from './vocabulary';
 
 /** Both travel in the state machine's state (256 KiB on AWS) with each hook's result. */
@@ -32,5 +32,7 @@ export const HookInput = z.strictObject({
   hook: z.strictObject({ id: z.string().min(1), name: z.string().min(1), revision: z.int().min(1) }),
   attempt: z.int().min(1),
   test: z.boolean(),
+  /** The `data` of every earlier hook of the stage that passed and returned some, by hook name. */
+  outputs: recordOfOwnKeys(z.string(), JsonObject).default({}),
 });
 export type HookInput = z.output<typeof HookInput>;

@@ -25,7 +25,7 @@ export interface DynamoExecutionLogStoreOptions {
 
 const TTL = tableDefinition.ttlAttribute;
 /** The hook input holds the pipeline's metadata and scene context, keys and depth as sent: JSON text. */
-const LOG_JSON_FIELDS = ['input'];
+const LOG_JSON_FIELDS = ['input', 'outputData', 'patch'];
 const logFromItem = (item: Record<string, unknown>): ExecutionLog =>
   fromItem(ExecutionLog, item, 'execution log', LOG_JSON_FIELDS);
 /** DynamoDB's limit of items per BatchWriteItem. */

@@ -2,8 +2,8 @@ import { Hook, HookAuditEntry, type Scope, type ScopeRef } from '../domain';
 import { fromItem, withJsonText } from './items';
 import { keys } from './keys';
 
-/** A hook's `config` holds keys from outside (env names, header names): stored as JSON text. */
-const HOOK_JSON_FIELDS = ['config'];
+/** A hook's `config`, `when` and `outputSchema` hold keys from outside (env and header names, any JSON): stored as JSON text. */
+const HOOK_JSON_FIELDS = ['config', 'when', 'outputSchema'];
 /** An audit entry holds whole hooks. */
 const AUDIT_JSON_FIELDS = ['before', 'after'];
 

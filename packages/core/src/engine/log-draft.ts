@@ -6,7 +6,9 @@ import type {
   HookRunResult,
   HookType,
   Outcome,
+  StagePatch,
 } from '../domain';
+import { isJsonObject } from '../domain';
 
 /** The hook an execution ran, as its log names it. */
 export interface LoggedHook {
@@ -26,7 +28,10 @@ export function failureMessage(result: HookRunResult): string | null {
   return result.status;
 }
 
-/** The stage context a hook receives, as a hook input (the same for stages, test runs and baselines). */
+/**
+ * The stage context a hook receives, as a hook input (the same for stages, test runs and baselines):
+ * `segmentPath` and `metadata` as earlier hooks patched them, and their `outputs`.
+ */
 export function hookInputFor(
   context: Pick<
     HookInput,
@@ -35,6 +40,7 @@ export function hookInputFor(
   hook: HookInput['hook'],
   invocationId: string,
   test: boolean,
+  outputs: HookInput['outputs'] = {},
 ): HookInput {
   return {
     invocationId,
@@ -48,6 +54,7 @@ export function hookInputFor(
     hook,
     attempt: 1,
     test,
+    outputs,
   };
 }
 
@@ -82,6 +89,9 @@ export function executionLogDraft(
     errorMessage: failureMessage(result),
     failureMode: hook.failureMode,
     outcome: options.outcome,
+    outputData: isJsonObject(result.data) ? result.data : null,
+    // Only a passed hook's patch is applied (its result's patch was checked: `checkedOutput`).
+    patch: result.status === 'passed' && result.patch !== undefined ? (result.patch as StagePatch) : null,
     durationMs: result.durationMs,
     startedAt: result.startedAt,
     finishedAt: result.finishedAt,

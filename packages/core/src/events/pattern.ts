@@ -1,4 +1,4 @@
-import { stageEventSource, stageReachedDetailType } from '../domain';
+import { stageEventSource, stageReachedDetailType } from '../domain/events';
 import { type FieldIssue, ValidationError } from '../errors';
 
 /*

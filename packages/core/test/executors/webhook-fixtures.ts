@@ -39,6 +39,7 @@ export function hookInput(overrides: Partial<HookInput> = {}): HookInput {
     hook: { id: '01JWEBHOOK0000000000000000', name: 'color_grade', revision: 3 },
     attempt: 1,
     test: false,
+    outputs: {},
     ...overrides,
   };
 }

@@ -22,6 +22,7 @@ function hook(scope: Scope, name: string, extra: Extra = {}): Hook {
     enabled: true,
     locked: false,
     lockOverride: false,
+    mode: 'inline',
     revision: 1,
     config: { script: 'true', timeoutSeconds: 30, isolation: 'pool' },
     createdBy: 'alice',
