@@ -119,6 +119,8 @@ describe('a stage event through the local stack', () => {
       'RunScriptInPool',
       'NextHook?',
       'EmitVerdict',
+      // No detached hook to run after the verdict
+      'AnyDetached?',
       'StageComplete',
     ]);
     expect(history.events?.at(-1)?.type).toBe('ExecutionSucceeded');

@@ -81,6 +81,8 @@ export function jobFor(hook: { id: string; name: string; revision: number }, ind
       failureMode: 'block',
       isolation: 'pool',
       source: { scopeType: 'project', scopeId: 'p1' },
+      mode: 'inline',
+      when: null,
     },
     index,
     executionId,

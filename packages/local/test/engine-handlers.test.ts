@@ -183,6 +183,9 @@ describe('the stage machine on the local emulator', () => {
         results: [],
         review: null,
         logsError: null,
+        outputs: {},
+        stage: null,
+        patches: [],
       },
     ]);
     expect(record.raw.filter((e) => e.type === 'StateEntered').map((e) => e.state?.name)).toEqual([
@@ -190,6 +193,7 @@ describe('the stage machine on the local emulator', () => {
       stateNames.claimFailed,
       stateNames.endUnclaimedStage,
       stateNames.emitVerdict,
+      stateNames.anyDetached,
       stateNames.stageComplete,
     ]);
     expect(resolve).not.toHaveBeenCalled();

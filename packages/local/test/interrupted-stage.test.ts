@@ -36,6 +36,8 @@ const planned = (name: string, failureMode: PlannedHook['failureMode'] = 'warn')
   failureMode,
   isolation: null,
   source: { scopeType: 'project', scopeId: 'p1' },
+  mode: 'inline',
+  when: null,
 });
 const planOf = (...hooks: PlannedHook[]): RunState => ({
   ...initialRun(),
@@ -94,6 +96,9 @@ describe('concludeInterrupted', () => {
       review: null,
       logsError: null,
       interrupted: true,
+      outputs: {},
+      stage: null,
+      patches: [],
     };
     expect(fromEvent).toEqual(verdict);
     expect(fromUnclaimed).toEqual(verdict);
@@ -113,6 +118,7 @@ describe('concludeInterrupted', () => {
       if (!run.current) throw new Error('no hook left');
       const attempt = { result: passed, hookRevision: 1 };
       return recordAttempt(run, {
+        stage: at,
         hook: run.current,
         index: run.index,
         executionId: id,
@@ -154,6 +160,7 @@ describe('concludeInterrupted', () => {
     const id = executionId('job-held-1');
     const gate = planned('gate', 'block');
     const blocked = recordAttempt(planOf(gate, planned('later')), {
+      stage: at,
       hook: gate,
       index: 0,
       executionId: id,

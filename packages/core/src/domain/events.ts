@@ -20,9 +20,18 @@ export function stageReachedEntry(detail: unknown, eventBusName: string = stageh
   };
 }
 
-/** stagehooks' own events: a stage's completion, with its verdict, and the block that holds a stage for review. */
+/**
+ * stagehooks' own events: a stage's completion, with its verdict, the block that holds a stage for
+ * review, and the end of the detached hooks that run after the verdict.
+ */
 export const stagehooksEventSource = 'stagehooks';
 export const stageCompletedDetailType = 'Stage Hooks Completed';
 export const stageBlockedDetailType = 'Stage Hooks Blocked';
-export const stagehooksDetailTypes = [stageCompletedDetailType, stageBlockedDetailType] as const;
+/** After the verdict: the results of the stage's detached hooks, once they have all run. */
+export const stageDetachedCompletedDetailType = 'Stage Hooks Detached Completed';
+export const stagehooksDetailTypes = [
+  stageCompletedDetailType,
+  stageBlockedDetailType,
+  stageDetachedCompletedDetailType,
+] as const;
 export type StagehooksDetailType = (typeof stagehooksDetailTypes)[number];

@@ -9,15 +9,18 @@ import { z } from 'zod';
 import {
   ExecutionStatus,
   FailureMode,
+  HookMode,
   HookPoint,
   HookRunResult,
   HookType,
   JobId,
   JsonObject,
   Outcome,
+  PatchedStage,
   ReviewDecision,
   ScopeId,
   ScopeRef,
+  StagePatch,
   StageVerdict,
 } from '../domain';
 
@@ -44,16 +47,23 @@ export const PlannedHook = z.object({
   /** Scripts only; null for webhooks. */
   isolation: z.enum(['pool', 'task']).nullable(),
   source: ScopeRef,
+  /** Absent in a run planned before data flow existed: inline. */
+  mode: HookMode.default('inline'),
+  /** The hook's condition (an event pattern on its input); null: it always runs. */
+  when: JsonObject.nullable().default(null),
 });
 export type PlannedHook = z.output<typeof PlannedHook>;
 
 export const StagePlan = z.object({ hooks: z.array(PlannedHook), count: z.int().min(0) });
 export type StagePlan = z.output<typeof StagePlan>;
 
+/** A detached hook in the verdict: it runs after it; its result comes with "Stage Hooks Detached Completed". */
+export const DETACHED_STATUS = 'detached';
+
 export const StageResult = z.object({
   hookId: z.string(),
   name: z.string(),
-  status: ExecutionStatus,
+  status: z.union([ExecutionStatus, z.literal(DETACHED_STATUS)]),
   outcome: Outcome,
   durationMs: z.number().min(0),
   /** The execution log's id once the log is written; null while it is not (see `RunState.logsError`). */
@@ -97,6 +107,10 @@ export const LogsError = z.object({
 });
 export type LogsError = z.output<typeof LogsError>;
 
+/** A patch that a passed hook applied to the stage, in the order they were applied. */
+export const AppliedPatch = z.object({ name: z.string(), hookId: z.string(), patch: StagePatch });
+export type AppliedPatch = z.output<typeof AppliedPatch>;
+
 /** The loop's state: the plan, where it is, what ran, and the verdict so far. */
 export const RunState = z.object({
   plan: StagePlan,
@@ -122,6 +136,18 @@ export const RunState = z.object({
   /** Why the logs still pending could not be written, when the last write before the verdict failed. */
   /** Absent in a run started before it existed (an execution that outlives a deploy): read as null. */
   logsError: LogsError.nullable().optional(),
+  /**
+   * What passed hooks handed on: `outputs` by hook name, the stage's `segmentPath` and `metadata` as
+   * patched (null until the plan is made), the patches in order. Defaults read a run started before
+   * data flow existed.
+   */
+  outputs: z.record(z.string(), JsonObject).default({}),
+  stage: PatchedStage.nullable().default(null),
+  patches: z.array(AppliedPatch).default([]),
+  /** "Stage Hooks Completed" has gone out; only detached hooks run after that. */
+  verdictSent: z.boolean().default(false),
+  /** The results of detached hooks, run (or skipped) after the verdict, for "Stage Hooks Detached Completed". */
+  detachedResults: z.array(StageResult).default([]),
 });
 export type RunState = z.output<typeof RunState>;
 
@@ -136,6 +162,11 @@ export const initialRun = (): RunState => ({
   last: null,
   pending: [],
   logsError: null,
+  outputs: {},
+  stage: null,
+  patches: [],
+  verdictSent: false,
+  detachedResults: [],
 });
 
 export const ClaimOutput = z.object({
@@ -149,7 +180,19 @@ export const ClaimOutput = z.object({
 export type ClaimOutput = z.output<typeof ClaimOutput>;
 
 export const ValidateAndClaimArgs = z.object({ event: z.unknown(), executionId: z.string().min(1) });
-export const ResolveEffectiveHooksArgs = z.object({ stage: Stage, run: RunState });
+/** `executionId` names the inputs of hooks whose condition is checked at once (absent from older definitions). */
+export const ResolveEffectiveHooksArgs = z.object({
+  stage: Stage,
+  run: RunState,
+  executionId: z.string().min(1).optional(),
+});
+
+/** What the hooks before the current one handed on: its input is the stage so patched, with these outputs. */
+export const HandedOn = z.object({
+  stage: PatchedStage.nullable().default(null),
+  outputs: z.record(z.string(), JsonObject).default({}),
+});
+export type HandedOn = z.output<typeof HandedOn>;
 
 /** What a script runner receives for a Fargate task of its own (RunScriptInTask). */
 export const HookTaskArgs = z.object({
@@ -157,6 +200,8 @@ export const HookTaskArgs = z.object({
   hook: PlannedHook,
   index: z.int().min(0),
   executionId: z.string().min(1),
+  /** What the hooks before it handed on (absent: nothing, as in an older definition's job). */
+  flow: HandedOn.optional(),
 });
 export type HookTaskArgs = z.output<typeof HookTaskArgs>;
 
@@ -187,6 +232,9 @@ export const ApplyReviewDecisionArgs = z.object({
     comment: z.string().nullable().optional(),
   }),
   run: RunState,
+  /** To check the conditions of the hooks after an approved one (absent from older definitions). */
+  stage: Stage.optional(),
+  executionId: z.string().min(1).optional(),
 });
 
 /** The detail of "Stage Hooks Completed". */
@@ -201,5 +249,21 @@ export const StageCompletedDetail = z.strictObject({
   logsError: LogsError.nullable().optional(),
   /** Set when the local stack stopped mid-stage and the stage was ended on restart. */
   interrupted: z.boolean().optional(),
+  /** The data of every passed inline hook, by name. */
+  outputs: z.record(z.string(), JsonObject),
+  /** The stage's segmentPath and metadata after every patch (null when the stage never got a plan). */
+  stage: PatchedStage.nullable(),
+  patches: z.array(AppliedPatch),
 });
 export type StageCompletedDetail = z.output<typeof StageCompletedDetail>;
+
+/** The detail of "Stage Hooks Detached Completed": the detached hooks' results, once they are all done. */
+export const StageDetachedCompletedDetail = z.strictObject({
+  jobId: JobId,
+  hookPoint: HookPoint,
+  executionId: z.string(),
+  results: z.array(StageResult),
+  logsError: LogsError.nullable().optional(),
+  interrupted: z.boolean().optional(),
+});
+export type StageDetachedCompletedDetail = z.output<typeof StageDetachedCompletedDetail>;

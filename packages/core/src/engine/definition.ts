@@ -7,7 +7,12 @@
  * stop later ones in the local emulator, while this loop stops the same way on both engines.
  */
 
-import { hookPoints, stageCompletedDetailType, stagehooksEventSource } from '../domain';
+import {
+  hookPoints,
+  stageCompletedDetailType,
+  stageDetachedCompletedDetailType,
+  stagehooksEventSource,
+} from '../domain';
 import { initialRun, RunState } from './contracts';
 import type { DefinitionPlaceholder } from './task-states';
 
@@ -44,6 +49,7 @@ export const stateNames = {
   recordExecution: 'RecordExecution',
   writeExecutionLogs: 'WriteExecutionLogs',
   logsNotWritten: 'LogsNotWritten',
+  afterLogs: 'AfterLogs?',
   flagForReview: 'FlagForReview',
   awaitReview: 'AwaitReview',
   reviewTimedOut: 'ReviewTimedOut',
@@ -53,6 +59,9 @@ export const stateNames = {
   skipRemainingHooks: 'SkipRemainingHooks',
   stageFailed: 'StageFailed',
   emitVerdict: 'EmitVerdict',
+  anyDetached: 'AnyDetached?',
+  verdictSent: 'VerdictSent',
+  emitDetachedCompleted: 'EmitDetachedCompleted',
   stageComplete: 'StageComplete',
 } as const;
 
@@ -198,8 +207,9 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
           'The stage event failed validation; the reasons are in the ValidateAndClaim output and the rejected-event record',
       },
       [s.resolveEffectiveHooks]: lambdaTask('ResolveEffectiveHooksFunctionArn', {
-        Comment: 'Studio, project and scene-type hooks for this point, overridden by name, in sortOrder',
-        Parameters: { 'stage.$': '$.stage', 'run.$': '$.run' },
+        Comment:
+          'Studio, project and scene-type hooks for this point, overridden by name, in sortOrder (detached ones last); skips those whose condition does not match',
+        Parameters: runArgs,
         ResultPath: '$.run',
         Retry: [storeRetry],
         Catch: [toStageFailed],
@@ -207,9 +217,11 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       }),
       [s.nextHook]: {
         Type: 'Choice',
-        Comment: 'A failed block hook opens a review; else the next hook by type, or the verdict',
+        Comment:
+          'A failed block hook opens a review; the verdict goes out once the inline hooks are done (their logs written first); then the detached hooks run, and their report; else the next hook by type',
         Choices: [
           { Variable: '$.run.blocked', BooleanEquals: true, Next: s.flagForReview },
+          // `current` is tested for null before its fields are read: a missing path fails a Choice.
           {
             And: [
               { Variable: '$.run.current', IsNull: true },
@@ -217,7 +229,29 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
             ],
             Next: s.writeExecutionLogs,
           },
-          { Variable: '$.run.current', IsNull: true, Next: s.emitVerdict },
+          {
+            And: [
+              { Variable: '$.run.current', IsNull: true },
+              { Variable: '$.run.verdictSent', BooleanEquals: false },
+            ],
+            Next: s.emitVerdict,
+          },
+          { Variable: '$.run.current', IsNull: true, Next: s.emitDetachedCompleted },
+          {
+            And: [
+              { Variable: '$.run.current.mode', StringEquals: 'detached' },
+              { Variable: '$.run.verdictSent', BooleanEquals: false },
+              { Variable: '$.run.pending[0]', IsPresent: true },
+            ],
+            Next: s.writeExecutionLogs,
+          },
+          {
+            And: [
+              { Variable: '$.run.current.mode', StringEquals: 'detached' },
+              { Variable: '$.run.verdictSent', BooleanEquals: false },
+            ],
+            Next: s.emitVerdict,
+          },
           { Variable: '$.run.current.type', StringEquals: 'webhook', Next: s.runWebhook },
           { Variable: '$.run.current.isolation', StringEquals: 'task', Next: s.prepareScriptTask },
         ],
@@ -252,7 +286,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       [s.prepareScriptTask]: {
         Type: 'Pass',
         Comment: 'The job for a Fargate task of its own, passed in its environment',
-        Parameters: hookArgs,
+        Parameters: { ...hookArgs, flow: { 'stage.$': '$.run.stage', 'outputs.$': '$.run.outputs' } },
         ResultPath: '$.job',
         Next: s.runScriptInTask,
       },
@@ -313,7 +347,7 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         Retry: [storeRetry],
         // The verdict goes out even so: the pipeline never waits; the logs stay in this history.
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: s.logsNotWritten }],
-        Next: s.emitVerdict,
+        Next: s.afterLogs,
       }),
       [s.logsNotWritten]: {
         Type: 'Pass',
@@ -325,7 +359,13 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
           'failure.$': '$.logsError',
         },
         ResultPath: '$.run.logsError',
-        Next: s.emitVerdict,
+        Next: s.afterLogs,
+      },
+      [s.afterLogs]: {
+        Type: 'Choice',
+        Comment: 'Logs written (or not): the verdict, or, once it is out, the detached hooks report',
+        Choices: [{ Variable: '$.run.verdictSent', BooleanEquals: true, Next: s.emitDetachedCompleted }],
+        Default: s.emitVerdict,
       },
       [s.flagForReview]: lambdaTask('FlagForReviewFunctionArn', {
         Comment: 'A block hook failed: opens a review and announces "Stage Hooks Blocked"',
@@ -373,7 +413,13 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.applyReviewDecision]: lambdaTask('ApplyReviewDecisionFunctionArn', {
         Comment: 'Closes the review and records the decision in the stage verdict',
-        Parameters: { 'reviewId.$': '$.review.reviewId', 'decision.$': '$.decision', 'run.$': '$.run' },
+        Parameters: {
+          'reviewId.$': '$.review.reviewId',
+          'decision.$': '$.decision',
+          'run.$': '$.run',
+          'stage.$': '$.stage',
+          'executionId.$': '$$.Execution.Id',
+        },
         ResultPath: '$.run',
         Retry: [storeRetry],
         Catch: [toStageFailed],
@@ -402,7 +448,8 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       },
       [s.emitVerdict]: {
         Type: 'Task',
-        Comment: 'Tells the pipeline the stage verdict: "Stage Hooks Completed"',
+        Comment:
+          'Tells the pipeline the stage verdict: "Stage Hooks Completed", with what the hooks handed on',
         Resource: 'arn:aws:states:::events:putEvents',
         TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
         Parameters: {
@@ -418,6 +465,52 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
                 'executionId.$': '$$.Execution.Id',
                 'results.$': '$.run.results',
                 'review.$': '$.run.review',
+                'logsError.$': '$.run.logsError',
+                'outputs.$': '$.run.outputs',
+                'stage.$': '$.run.stage',
+                'patches.$': '$.run.patches',
+              },
+            },
+          ],
+        },
+        ResultPath: null,
+        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 }],
+        Next: s.anyDetached,
+      },
+      [s.anyDetached]: {
+        Type: 'Choice',
+        Comment: 'Detached hooks left to run, or skipped ones to report: they come after the verdict',
+        Choices: [
+          { Not: { Variable: '$.run.current', IsNull: true }, Next: s.verdictSent },
+          { Variable: '$.run.detachedResults[0]', IsPresent: true, Next: s.verdictSent },
+        ],
+        Default: s.stageComplete,
+      },
+      [s.verdictSent]: {
+        Type: 'Pass',
+        Comment:
+          'The pipeline has its verdict; the detached hooks run now, and nothing waits for them (logsError now speaks of their logs)',
+        Parameters: runWith({ verdictSent: true, logsError: null }),
+        ResultPath: '$.run',
+        Next: s.nextHook,
+      },
+      [s.emitDetachedCompleted]: {
+        Type: 'Task',
+        Comment:
+          'The detached hooks are done: "Stage Hooks Detached Completed", with their results and log ids',
+        Resource: 'arn:aws:states:::events:putEvents',
+        TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
+        Parameters: {
+          Entries: [
+            {
+              EventBusName: placeholder('EventBusName'),
+              Source: stagehooksEventSource,
+              DetailType: stageDetachedCompletedDetailType,
+              Detail: {
+                'jobId.$': '$.stage.jobId',
+                'hookPoint.$': '$.stage.hookPoint',
+                'executionId.$': '$$.Execution.Id',
+                'results.$': '$.run.detachedResults',
                 'logsError.$': '$.run.logsError',
               },
             },

@@ -3,17 +3,34 @@
  * and applying a review make of it, when its pending logs are due and what writing them cites. No I/O:
  * `StageTasks` (and the local stack's restart recovery) write what these say is due.
  */
-import type { ExecutionLogDraft, FailureMode, HookInput, HookRunResult, Outcome } from '../domain';
-import { errorWithoutOutput, jsonBytes } from '../domain';
-import { boundText } from '../logs';
 import type {
-  Attempt,
-  PendingLog,
-  PlannedHook,
-  ReviewSummary,
-  RunState,
-  Stage,
-  StageResult,
+  ExecutionLogDraft,
+  FailureMode,
+  HookInput,
+  HookRunResult,
+  Outcome,
+  PatchedStage,
+} from '../domain';
+import {
+  applyPatch,
+  errorWithoutOutput,
+  flowBytes,
+  jsonBytes,
+  STAGE_FLOW_LIMIT_BYTES,
+  stageFlowOverMessage,
+} from '../domain';
+import { compilePattern } from '../events/pattern';
+import { boundText } from '../logs';
+import {
+  type Attempt,
+  DETACHED_STATUS,
+  type HandedOn,
+  type PendingLog,
+  type PlannedHook,
+  type ReviewSummary,
+  type RunState,
+  type Stage,
+  type StageResult,
 } from './contracts';
 import { executionLogDraft, failureMessage, hookInputFor } from './log-draft';
 
@@ -46,21 +63,87 @@ export function invocationIdOf(executionId: string, index: number): string {
   return `${name}.${index}`;
 }
 
-/** The input of the hook at `index`: stable per execution and position, so a retried task logs under the same id. */
+/**
+ * The input of the hook whose turn it is: everything handed on so far came before it, so the run's
+ * patched stage and outputs are its (a task's job carries just these, not the whole run).
+ */
+export function currentHookInput(
+  stage: Stage,
+  hook: Pick<PlannedHook, 'id' | 'name'>,
+  index: number,
+  executionId: string,
+  revision: number,
+  flow: HandedOn,
+): HookInput {
+  return hookInputFor(
+    { ...stage, ...(flow.stage ?? {}) },
+    { id: hook.id, name: hook.name, revision },
+    invocationIdOf(executionId, index),
+    false,
+    flow.outputs,
+  );
+}
+
+/** What the hooks before a position handed on: the stage as they patched it, and their outputs. */
+type Flow = Pick<RunState, 'plan' | 'outputs' | 'patches' | 'stage'>;
+
+/**
+ * The input of the hook at `index`: the stage as the hooks before it patched it, with their outputs.
+ * Stable per execution and position, so a retried task logs under the same id, and rebuilt from the run
+ * (a pending log does not carry its input).
+ */
 export function stageHookInput(
   stage: Stage,
   hook: Pick<PlannedHook, 'id' | 'name'>,
   index: number,
   executionId: string,
   revision: number,
+  flow: Flow,
 ): HookInput {
+  const { patched, outputs } = flowBefore(stage, flow, index);
   return hookInputFor(
-    stage,
+    { ...stage, ...patched },
     { id: hook.id, name: hook.name, revision },
     invocationIdOf(executionId, index),
     false,
+    outputs,
   );
 }
+
+/** The stage and outputs as the hook at `index` finds them: only what hooks before it handed on. */
+function flowBefore(stage: Stage, flow: Flow, index: number) {
+  const positions = new Map(flow.plan.hooks.map((hook, position) => [hook.name, position]));
+  const before = (name: string) => (positions.get(name) ?? Number.POSITIVE_INFINITY) < index;
+  const original: PatchedStage = { segmentPath: stage.segmentPath, metadata: stage.metadata };
+  // The usual case, the hook whose turn it is: everything handed on so far came before it.
+  if (flow.patches.every((p) => before(p.name)) && Object.keys(flow.outputs).every(before)) {
+    return { patched: flow.stage ?? original, outputs: flow.outputs };
+  }
+  const patched = flow.patches
+    .filter((p) => before(p.name))
+    .reduce((at, p) => applyPatch(at, p.patch), original);
+  const outputs = Object.fromEntries(Object.entries(flow.outputs).filter(([name]) => before(name)));
+  return { patched, outputs };
+}
+
+/** Compiled conditions by their JSON text: a warm worker compiles each once. */
+const conditions = new Map<string, (input: unknown) => boolean>();
+const CONDITION_CACHE_ENTRIES = 256;
+
+/** Whether a hook's `when` (an event pattern, checked when the hook was saved) matches its input. */
+export function conditionMatches(when: Record<string, unknown>, input: HookInput): boolean {
+  const key = JSON.stringify(when);
+  let matches = conditions.get(key);
+  if (!matches) {
+    if (conditions.size >= CONDITION_CACHE_ENTRIES) conditions.clear();
+    matches = compilePattern(when);
+    conditions.set(key, matches);
+  }
+  return matches(input);
+}
+
+/** Why a hook whose condition does not match is not run: its log's error message. */
+export const CONDITION_NOT_MET = 'condition not met';
 
 /** A hook the engine could not run (deleted, disabled, no secret, its runner failed): an `error` result. */
 export function engineError(now: Date, message: string): HookRunResult {
@@ -69,6 +152,7 @@ export function engineError(now: Date, message: string): HookRunResult {
 
 /** What the recording of one attempt at the hook at `index` needs besides the run. */
 interface RecordedAttempt {
+  stage: Stage;
   hook: PlannedHook;
   index: number;
   executionId: string;
@@ -78,38 +162,44 @@ interface RecordedAttempt {
 
 /**
  * The run once an attempt is recorded: its result (citing no log yet), the verdict so far, whether it
- * blocks, and its log pending. Whether that log is due now is `logsDue`'s to say.
+ * blocks, what it handed on (a passed hook's data and patch, within the stage's bound), its log pending,
+ * and the loop moved on to the next hook to run (`advance`). Whether that log is due now is `logsDue`'s.
  */
 export function recordAttempt(
   run: RunState,
-  { hook, index, executionId, attempt, at }: RecordedAttempt,
+  { stage, hook, index, executionId, attempt, at }: RecordedAttempt,
 ): RunState {
-  const { result, hookRevision } = attemptResult(attempt, hook, at);
+  const recorded = attemptResult(attempt, hook, at);
+  const result = withinStageFlow(run, recorded.result);
   const outcome = outcomeOf(result.status, hook.failureMode);
+  const passed = result.status === 'passed';
+  // A passed hook's data and patch travel once, in `outputs` and `patches`; its pending log takes them
+  // from there (`pendingLogDrafts`). A failed hook's stay with its log, which keeps them.
+  const { data, patch, ...rest } = result;
   const entry: PendingLog = {
     index,
-    hookRevision,
-    result,
+    hookRevision: recorded.hookRevision,
+    result: passed ? rest : result,
     status: result.status,
     outcome,
     recordedAt: at.getTime(),
   };
-  return {
+  const stageResult: StageResult = {
+    hookId: hook.id,
+    name: hook.name,
+    status: result.status,
+    outcome,
+    durationMs: result.durationMs,
+    // Cited once the log is written: a verdict never names a log that is not there.
+    logId: null,
+  };
+  const handedOn = passed ? handOn(stage, run, hook, data, patch) : {};
+  const next: RunState = {
     ...run,
+    ...handedOn,
     index: index + 1,
     current: run.plan.hooks[index + 1] ?? null,
-    results: [
-      ...run.results,
-      {
-        hookId: hook.id,
-        name: hook.name,
-        status: result.status,
-        outcome,
-        durationMs: result.durationMs,
-        // Cited once the log is written: a verdict never names a log that is not there.
-        logId: null,
-      },
-    ],
+    ...withResult(run, hook, stageResult),
     verdict: outcome === 'warned' && run.verdict === 'passed' ? 'warned' : run.verdict,
     blocked: outcome === 'blocked',
     // Kept short: it travels in the state; the log holds the whole message.
@@ -119,6 +209,115 @@ export function recordAttempt(
       name: hook.name,
       errorMessage: boundText(failureMessage(result) ?? '', 1024).text || null,
     },
+    pending: [...run.pending, entry],
+  };
+  return advance(stage, next, executionId, at);
+}
+
+/**
+ * A result in its place: an inline hook's in the verdict's results; a detached hook's (run after the
+ * verdict, or skipped) with the detached results, its placeholder staying in the verdict's.
+ */
+function withResult(run: RunState, hook: PlannedHook, result: StageResult) {
+  if (hook.mode === 'detached') return { detachedResults: [...run.detachedResults, result] };
+  return { results: [...run.results, result] };
+}
+
+/** A passed hook's data in the outputs, its patch applied to the stage and listed. */
+function handOn(
+  stage: Stage,
+  run: RunState,
+  hook: PlannedHook,
+  data: unknown,
+  patch: HookRunResult['patch'],
+): Partial<RunState> {
+  const handed: Partial<RunState> = {};
+  if (data !== undefined) handed.outputs = { ...run.outputs, [hook.name]: data as Record<string, unknown> };
+  if (patch !== undefined) {
+    const stagePatch = patch as NonNullable<RunState['patches'][number]['patch']>;
+    const current = run.stage ?? { segmentPath: stage.segmentPath, metadata: stage.metadata };
+    handed.stage = applyPatch(current, stagePatch);
+    handed.patches = [...run.patches, { name: hook.name, hookId: hook.id, patch: stagePatch }];
+  }
+  return handed;
+}
+
+/** A passed result that would take the stage's data and patches past their bound fails, naming it. */
+function withinStageFlow(run: RunState, result: HookRunResult): HookRunResult {
+  if (result.status !== 'passed') return result;
+  const adds = flowBytes(result.data, result.patch);
+  if (adds === 0) return result;
+  const total = stageFlowBytes(run) + adds;
+  if (total <= STAGE_FLOW_LIMIT_BYTES) return result;
+  return { ...result, status: 'failed', errorMessage: stageFlowOverMessage(total) };
+}
+
+/** The stage's data and patches so far, as `STAGE_FLOW_LIMIT_BYTES` counts them. */
+function stageFlowBytes(run: Pick<RunState, 'outputs' | 'patches'>): number {
+  let bytes = 0;
+  for (const data of Object.values(run.outputs)) bytes += jsonBytes(data);
+  for (const { patch } of run.patches) bytes += jsonBytes(patch);
+  return bytes;
+}
+
+/**
+ * The run moved on to the next hook to run: hooks whose condition does not match their input are
+ * recorded as skipped (their logs pending), and when the loop reaches the detached hooks before the
+ * verdict, each gets its placeholder (`status: "detached"`) in the verdict's results. Nothing moves
+ * while the stage is blocked.
+ */
+export function advance(stage: Stage, run: RunState, executionId: string, at: Date): RunState {
+  let next = run;
+  for (let hook = next.current; hook !== null && !next.blocked; hook = next.current) {
+    if (hook.mode === 'detached' && !next.verdictSent) next = withPlaceholders(next);
+    if (hook.when === null) return next;
+    const input = stageHookInput(stage, hook, next.index, executionId, hook.revision, next);
+    if (conditionMatches(hook.when, input)) return next;
+    next = recordSkip(next, hook, CONDITION_NOT_MET, at);
+  }
+  return next;
+}
+
+/** The verdict's placeholders for the detached hooks from the current position on, once. */
+function withPlaceholders(run: RunState): RunState {
+  if (run.results.some((result) => result.status === DETACHED_STATUS)) return run;
+  const placeholders = run.plan.hooks.slice(run.index).map(
+    (hook): StageResult => ({
+      hookId: hook.id,
+      name: hook.name,
+      status: DETACHED_STATUS,
+      outcome: 'continued',
+      durationMs: 0,
+      logId: null,
+    }),
+  );
+  return { ...run, results: [...run.results, ...placeholders] };
+}
+
+/** The current hook recorded as skipped, with `reason` in its pending log, and the loop past it. */
+function recordSkip(run: RunState, hook: PlannedHook, reason: string, at: Date): RunState {
+  const { index } = run;
+  const entry: PendingLog = {
+    index,
+    hookRevision: hook.revision,
+    result: { ...emptyResult(at.toISOString()), errorMessage: reason },
+    status: 'skipped',
+    outcome: 'ignored',
+    recordedAt: at.getTime(),
+  };
+  const result: StageResult = {
+    hookId: hook.id,
+    name: hook.name,
+    status: 'skipped',
+    outcome: 'ignored',
+    durationMs: 0,
+    logId: null,
+  };
+  return {
+    ...run,
+    index: index + 1,
+    current: run.plan.hooks[index + 1] ?? null,
+    ...withResult(run, hook, result),
     pending: [...run.pending, entry],
   };
 }
@@ -147,6 +346,8 @@ export function logsDue(run: RunState, now: Date): boolean {
     jsonBytes(latest) > pendingLogLimits.entryBytes ||
     run.blocked ||
     next === null ||
+    // The verdict is next: it cites every log before it.
+    (next.mode === 'detached' && !run.verdictSent) ||
     next.isolation === 'task' ||
     run.pending.length >= pendingLogLimits.entries ||
     now.getTime() - oldest.recordedAt >= pendingLogLimits.ageMs ||
@@ -161,25 +362,34 @@ export function logsWritten(run: RunState, executionId: string): RunState {
   const written = new Map(
     run.pending.map((entry) => [run.plan.hooks[entry.index]?.id, invocationIdOf(executionId, entry.index)]),
   );
-  const results = run.results.map((result) => {
-    const logId = result.logId === null ? written.get(result.hookId) : undefined;
+  const cite = (result: StageResult) => {
+    // A placeholder stays one: the detached hook's own result cites its log.
+    const logId =
+      result.logId === null && result.status !== DETACHED_STATUS ? written.get(result.hookId) : undefined;
     return logId === undefined ? result : { ...result, logId };
-  });
-  return { ...run, results, pending: [] };
+  };
+  return {
+    ...run,
+    results: run.results.map(cite),
+    detachedResults: run.detachedResults.map(cite),
+    pending: [],
+  };
 }
 
 /** The log drafts of the run's pending entries, under their deterministic ids. */
 export function pendingLogDrafts(
   stage: Stage,
   executionId: string,
-  { plan, pending }: Pick<RunState, 'plan' | 'pending'>,
+  run: Pick<RunState, 'plan' | 'pending' | 'outputs' | 'patches' | 'stage'>,
 ): Array<{ id: string; draft: ExecutionLogDraft }> {
-  return pending.map((entry) => {
+  return run.pending.map((entry) => {
     const { index } = entry;
-    const hook = plan.hooks[index];
+    const hook = run.plan.hooks[index];
     if (!hook) throw new Error(`a pending log names position ${index}, which the plan does not have`);
-    const input = stageHookInput(stage, hook, index, executionId, entry.hookRevision);
-    const draft = executionLogDraft(hook, input, entry.result, {
+    const input = stageHookInput(stage, hook, index, executionId, entry.hookRevision, run);
+    // A passed hook's data and patch are in the run, not in its pending entry (`recordAttempt`).
+    const result = entry.status === 'passed' ? { ...entry.result, ...handedOnBy(run, hook) } : entry.result;
+    const draft = executionLogDraft(hook, input, result, {
       hookPoint: stage.hookPoint,
       executionId,
       outcome: entry.outcome,
@@ -189,18 +399,28 @@ export function pendingLogDrafts(
   });
 }
 
+/** What a passed hook handed on, as its result carried it. */
+function handedOnBy(run: Pick<RunState, 'outputs' | 'patches'>, hook: PlannedHook) {
+  const data = Object.hasOwn(run.outputs, hook.name) ? run.outputs[hook.name] : undefined;
+  const patch = run.patches.find((applied) => applied.hookId === hook.id)?.patch;
+  return { ...(data !== undefined && { data }), ...(patch !== undefined && { patch }) };
+}
+
 /**
  * The run once the block stands: every hook after it is recorded as skipped, its log pending with the
- * others, so one write (then `logsWritten`) logs and cites them all. The verdict is blocked.
+ * others, so one write (then `logsWritten`) logs and cites them all. The verdict is blocked. Also how a
+ * stage that cannot go on ends (`reason` says why): detached hooks not yet run are skipped too.
  */
-export function skipRemaining(run: RunState, at: Date): RunState {
-  const reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`;
-  const remaining = run.plan.hooks
-    .slice(run.index)
-    .map((hook, offset) => ({ hook, index: run.index + offset }));
+export function skipRemaining(
+  run: RunState,
+  at: Date,
+  reason = `not run: the stage was blocked by ${run.last?.name ?? 'an earlier hook'}`,
+): RunState {
+  const remaining = run.plan.hooks.slice(run.index);
+  const skippedIds = new Set(remaining.map((hook) => hook.id));
   const skipped = remaining.map(
-    ({ hook, index }): PendingLog => ({
-      index,
+    (hook, offset): PendingLog => ({
+      index: run.index + offset,
       hookRevision: hook.revision,
       result: { ...emptyResult(at.toISOString()), errorMessage: reason },
       status: 'skipped',
@@ -208,30 +428,53 @@ export function skipRemaining(run: RunState, at: Date): RunState {
       recordedAt: at.getTime(),
     }),
   );
-  const results = remaining.map(
-    ({ hook }): StageResult => ({
-      hookId: hook.id,
-      name: hook.name,
-      status: 'skipped',
-      outcome: 'ignored',
-      durationMs: 0,
-      logId: null,
-    }),
-  );
+  const skippedResult = (hook: PlannedHook): StageResult => ({
+    hookId: hook.id,
+    name: hook.name,
+    status: 'skipped',
+    outcome: 'ignored',
+    durationMs: 0,
+    logId: null,
+  });
+  // Once the verdict is out, what is left is detached and reported after it; before, in the verdict,
+  // without the placeholders of the hooks that will not run after all.
+  const results = run.verdictSent
+    ? run.results
+    : [
+        ...run.results.filter((r) => !(r.status === DETACHED_STATUS && skippedIds.has(r.hookId))),
+        ...remaining.map(skippedResult),
+      ];
+  const detachedResults = run.verdictSent
+    ? [...run.detachedResults, ...remaining.map(skippedResult)]
+    : run.detachedResults;
   return {
     ...run,
     index: run.plan.count,
     current: null,
-    verdict: 'blocked',
+    verdict: run.verdictSent ? run.verdict : 'blocked',
     pending: [...run.pending, ...skipped],
-    results: [...run.results, ...results],
+    results,
+    detachedResults,
   };
 }
 
-/** The run once a review is decided: an approval clears the block, anything else makes the verdict blocked. */
-export function reviewApplied(run: RunState, review: ReviewSummary): RunState {
+/**
+ * The run once a review is decided: an approval clears the block and moves on past the hooks whose
+ * condition does not match (`advance`, given the stage); anything else makes the verdict blocked.
+ */
+export function reviewApplied(
+  run: RunState,
+  review: ReviewSummary,
+  moveOn?: { stage: Stage; executionId: string; at: Date },
+): RunState {
   const approved = review.decision === 'approve';
-  return { ...run, review, blocked: !approved, verdict: approved ? run.verdict : 'blocked' };
+  const decided: RunState = {
+    ...run,
+    review,
+    blocked: !approved,
+    verdict: approved ? run.verdict : 'blocked',
+  };
+  return approved && moveOn ? advance(moveOn.stage, decided, moveOn.executionId, moveOn.at) : decided;
 }
 
 /** The run with its pending logs cut, if need be, to fit `PENDING_BUDGET_BYTES` (the store refused them). */
@@ -246,9 +489,10 @@ export function withinPendingBudget(run: RunState): RunState {
     const errorMessage = cut(entry.result.errorMessage);
     const message = entry.result.message === undefined ? undefined : cut(entry.result.message);
     const cutAny = [stdout, stderr, responseBody, errorMessage, message].some((field) => field?.cut);
-    if (!cutAny && entry.result.data === undefined) return entry;
-    // `data` is not kept in the log (it stays in the captured output it came from).
-    const { data: _data, ...kept } = entry.result;
+    if (!cutAny && entry.result.data === undefined && entry.result.patch === undefined) return entry;
+    // A failed hook's `data` and `patch` are not kept in its log then (they stay in the captured output
+    // they came from); a passed hook's travel in `outputs` and `patches`, not here.
+    const { data: _data, patch: _patch, ...kept } = entry.result;
     const result = {
       ...kept,
       stdout: stdout.text,

@@ -1,5 +1,6 @@
 import type { HookRunResult } from '../domain';
 import {
+  checkedOutput,
   EventEnvelope,
   type Hook,
   type HookInput,
@@ -34,6 +35,8 @@ import {
   type StagePlan,
 } from './contracts';
 import {
+  advance,
+  currentHookInput,
   engineError,
   logsDue,
   logsWritten,
@@ -41,7 +44,6 @@ import {
   recordAttempt,
   reviewApplied,
   skipRemaining,
-  stageHookInput,
   withinPendingBudget,
 } from './run-state';
 import { stageContextOf } from './stage-context';
@@ -101,9 +103,13 @@ export class StageTasks {
     };
   }
 
-  async resolveEffectiveHooks(stage: Stage, run: RunState): Promise<RunState> {
+  /**
+   * The plan: the effective hooks in order, the inline ones first, then the detached ones, which run
+   * after the verdict. Hooks whose condition does not match are skipped from the start (`advance`).
+   */
+  async resolveEffectiveHooks(stage: Stage, run: RunState, executionId?: string): Promise<RunState> {
     const effective = await this.resolver.resolve(stage);
-    const hooks = effective.map(({ hook, source }): PlannedHook => {
+    const planned = effective.map(({ hook, source }): PlannedHook => {
       this.hookCache.set(cacheKey(hook.id, hook.revision), hook);
       return {
         id: hook.id,
@@ -113,10 +119,25 @@ export class StageTasks {
         failureMode: hook.failureMode,
         isolation: hook.type === 'webhook' ? null : hook.config.isolation,
         source,
+        mode: hook.mode,
+        when: hook.when ?? null,
       };
     });
+    // A stable partition: each group keeps the effective order (sortOrder, then name).
+    const hooks = [
+      ...planned.filter((hook) => hook.mode === 'inline'),
+      ...planned.filter((hook) => hook.mode === 'detached'),
+    ];
     const plan: StagePlan = { hooks, count: hooks.length };
-    return { ...run, plan, index: 0, current: hooks[0] ?? null };
+    const resolved: RunState = {
+      ...run,
+      plan,
+      index: 0,
+      current: hooks[0] ?? null,
+      stage: { segmentPath: stage.segmentPath, metadata: stage.metadata },
+    };
+    // An older definition passes no execution id: its conditions are then checked as each hook runs.
+    return executionId === undefined ? resolved : advance(stage, resolved, executionId, this.now());
   }
 
   /** Calls the webhook and records the call: one step, so a webhook hook costs one Task state. */
@@ -212,8 +233,10 @@ export class StageTasks {
     reviewId: string;
     decision: { decision: 'approve' | 'reject' | 'expired'; by: string; comment?: string | null | undefined };
     run: RunState;
+    stage?: Stage | undefined;
+    executionId?: string | undefined;
   }): Promise<RunState> {
-    const { reviewId, decision, run } = args;
+    const { reviewId, decision, run, stage, executionId } = args;
     // The review item records the outcome too, whoever decided: the admin API (already closed), a
     // SendTaskSuccess from elsewhere (still open), or the timeout. A decision that got there first wins.
     const review =
@@ -233,7 +256,8 @@ export class StageTasks {
     const summary: ReviewSummary = review.decision
       ? { reviewId, decision: review.decision, by: review.decidedBy ?? decision.by, comment: review.comment }
       : { reviewId, decision: 'reject', by: decision.by, comment: shortComment(decision.comment) };
-    return reviewApplied(run, summary);
+    const moveOn = stage && executionId ? { stage, executionId, at: this.now() } : undefined;
+    return reviewApplied(run, summary, moveOn);
   }
 
   /** The block stands: the hooks after it are logged as skipped, with every log still pending. */
@@ -275,13 +299,17 @@ export class StageTasks {
   }
 
   /** Writes the pending logs in one batch (a log written again under its id replaces the earlier one). */
-  private async writeLogs(stage: Stage, executionId: string, run: Pick<RunState, 'plan' | 'pending'>) {
+  private async writeLogs(stage: Stage, executionId: string, run: RunState) {
     const entries = pendingLogDrafts(stage, executionId, run);
     if (entries.length > 0) await this.deps.logs.appendAll(entries);
   }
 
+  /**
+   * Runs the hook at `args.index` on its input (the stage as earlier hooks patched it, their outputs),
+   * its data and patch checked against their bounds and the hook's `outputSchema`.
+   */
   private async runHook(
-    args: HookTaskArgs,
+    args: HookTaskArgs & { run?: RunState | undefined },
     execute: (hook: Hook, input: HookInput) => Promise<HookRunResult>,
   ): Promise<Attempt> {
     const hook = await this.loadHook(args.hook);
@@ -291,14 +319,16 @@ export class StageTasks {
         hookRevision: args.hook.revision,
       };
     }
-    const input = stageHookInput(args.stage, args.hook, args.index, args.executionId, hook.revision);
+    const flow = args.run ?? args.flow ?? { stage: null, outputs: {} };
+    const input = currentHookInput(args.stage, args.hook, args.index, args.executionId, hook.revision, flow);
     if (!hook.enabled) {
       return {
         result: engineError(this.now(), `hook ${hook.name} was disabled after the stage was planned`),
         hookRevision: hook.revision,
       };
     }
-    return { result: await execute(hook, input), hookRevision: hook.revision };
+    const result = checkedOutput(await execute(hook, input), hook.outputSchema);
+    return { result, hookRevision: hook.revision };
   }
 
   /** The planned revision when cached; otherwise whatever the registry holds now (it may be newer). */

@@ -86,7 +86,7 @@ export const taskStateTable = {
   }),
   [s.resolveEffectiveHooks]: worker({
     contract: ResolveEffectiveHooksArgs,
-    work: (tasks, { stage, run }) => tasks.resolveEffectiveHooks(stage, run),
+    work: (tasks, { stage, run, executionId }) => tasks.resolveEffectiveHooks(stage, run, executionId),
     integration: lambda('ResolveEffectiveHooksFunctionArn'),
   }),
   // A large webhook result is logged at once, in full; only small ones wait in the state.
@@ -137,6 +137,7 @@ export const taskStateTable = {
     integration: lambda('SkipRemainingHooksFunctionArn'),
   }),
   [s.emitVerdict]: { integration: { kind: 'putEvents' } },
+  [s.emitDetachedCompleted]: { integration: { kind: 'putEvents' } },
 } as const;
 
 type TaskStateTable = typeof taskStateTable;

@@ -122,7 +122,7 @@ describe('failure paths', () => {
     }
     // Its pending logs are written on the way; if even that fails, the verdict still goes out.
     expect(all[stateNames.stageFailed]?.Next).toBe(stateNames.writeExecutionLogs);
-    expect(all[stateNames.writeExecutionLogs]?.Next).toBe(stateNames.emitVerdict);
+    expect(all[stateNames.writeExecutionLogs]?.Next).toBe(stateNames.afterLogs);
     expect(all[stateNames.writeExecutionLogs]?.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.logsError', Next: stateNames.logsNotWritten },
     ]);
@@ -130,7 +130,14 @@ describe('failure paths', () => {
     expect(all[stateNames.logsNotWritten]).toMatchObject({
       Type: 'Pass',
       ResultPath: '$.run.logsError',
-      Next: stateNames.emitVerdict,
+      Next: stateNames.afterLogs,
+    });
+    // ...and past it, the verdict, unless it went out already (the detached hooks' report then).
+    expect(all[stateNames.afterLogs]).toMatchObject({
+      Choices: [
+        { Variable: '$.run.verdictSent', BooleanEquals: true, Next: stateNames.emitDetachedCompleted },
+      ],
+      Default: stateNames.emitVerdict,
     });
   });
 
@@ -148,6 +155,8 @@ describe('failure paths', () => {
         failureMode: 'block',
         isolation: null,
         source: { scopeType: 'studio', scopeId: null },
+        mode: 'inline',
+        when: null,
       },
       results: [
         { hookId: 'h1', name: 'a', status: 'passed', outcome: 'continued', durationMs: 4, logId: 'l1' },

@@ -33,6 +33,8 @@ const planned = (name: string, extra: Partial<PlannedHook> = {}): PlannedHook =>
   failureMode: 'warn',
   isolation: null,
   source: { scopeType: 'project', scopeId: 'p1' },
+  mode: 'inline',
+  when: null,
   ...extra,
 });
 
@@ -48,7 +50,7 @@ const result = (status: HookRunResult['status'] = 'passed', extra: Partial<HookR
 /** Records the attempt at the run's current hook, as RunWebhook or RecordExecution would. */
 function next(run: RunState, attempt: Attempt = { result: result(), hookRevision: 1 }, when = at): RunState {
   if (!run.current) throw new Error('no hook left to record');
-  return recordAttempt(run, { hook: run.current, index: run.index, executionId, attempt, at: when });
+  return recordAttempt(run, { stage, hook: run.current, index: run.index, executionId, attempt, at: when });
 }
 
 const stage = stageOf('job-pure');

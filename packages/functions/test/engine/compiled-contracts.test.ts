@@ -27,6 +27,8 @@ const hook = (i: number) => ({
   failureMode: 'warn',
   isolation: null,
   source: { scopeType: 'project', scopeId: 'p1' },
+  mode: i === 2 ? 'detached' : 'inline',
+  when: i === 1 ? { metadata: { fps: [{ numeric: ['>=', 24] }] } } : null,
 });
 const stage = {
   eventId: 'evt-1',
@@ -81,11 +83,26 @@ const run = {
     },
   ],
   logsError: null,
+  outputs: { 'notify-0': { frames: 240, codec: 'h264' } },
+  stage: { segmentPath: 's3://bucket/seg-1-graded.mp4', metadata: { fps: 24, graded: true } },
+  patches: [
+    {
+      name: 'notify-0',
+      hookId: 'hook_0',
+      patch: { segmentPath: 's3://bucket/seg-1-graded.mp4', metadata: { graded: true, tags: null } },
+    },
+  ],
+  verdictSent: false,
+  detachedResults: [],
 };
 const executionId = 'arn:aws:states:us-east-1:000000000000:execution:stagehooks-stage:e';
 const samples: Array<[string, z.ZodType, unknown]> = [
   ['RunHookArgs', RunHookArgs, { stage, hook: hook(1), index: 1, executionId, run }],
-  ['HookTaskArgs', HookTaskArgs, { stage, hook: hook(1), index: 1, executionId }],
+  [
+    'HookTaskArgs',
+    HookTaskArgs,
+    { stage, hook: hook(1), index: 1, executionId, flow: { stage: run.stage, outputs: run.outputs } },
+  ],
   [
     'RecordExecutionArgs',
     RecordExecutionArgs,
@@ -111,13 +128,19 @@ const samples: Array<[string, z.ZodType, unknown]> = [
     },
   ],
   ['RunStepArgs', RunStepArgs, { stage, run, executionId }],
-  ['ResolveEffectiveHooksArgs', ResolveEffectiveHooksArgs, { stage, run }],
+  ['ResolveEffectiveHooksArgs', ResolveEffectiveHooksArgs, { stage, run, executionId }],
   ['ValidateAndClaimArgs', ValidateAndClaimArgs, { event: { id: 'x', detail: { a: 1 } }, executionId }],
   ['AwaitReviewArgs', AwaitReviewArgs, { reviewId: 'review.e.0', taskToken: 'token' }],
   [
     'ApplyReviewDecisionArgs',
     ApplyReviewDecisionArgs,
-    { reviewId: 'review.e.0', decision: { decision: 'approve', by: 'ana', comment: 'fine' }, run },
+    {
+      reviewId: 'review.e.0',
+      decision: { decision: 'approve', by: 'ana', comment: 'fine' },
+      run,
+      stage,
+      executionId,
+    },
   ],
 ];
 

@@ -243,14 +243,21 @@ async function emit(
           const run = RunState.parse((JSON.parse(described.output ?? '{}') as { run?: unknown }).run);
           print(`${execution.name}`);
           print(
-            formatStage(hookPoint.data, {
-              jobId: detail.jobId,
-              hookPoint: hookPoint.data,
-              verdict: run.verdict,
-              executionId: execution.executionArn,
-              results: run.results,
-              review: run.review,
-            }),
+            formatStage(
+              hookPoint.data,
+              {
+                jobId: detail.jobId,
+                hookPoint: hookPoint.data,
+                verdict: run.verdict,
+                executionId: execution.executionArn,
+                results: run.results,
+                review: run.review,
+                outputs: run.outputs,
+                stage: run.stage,
+                patches: run.patches,
+              },
+              run.detachedResults,
+            ),
           );
           return run.verdict === 'blocked' ? 3 : 0;
         }

@@ -11,7 +11,7 @@ import {
   stagehooksEventSource,
   stageReachedDetailType,
 } from '@stagehooks/core/domain';
-import type { StageCompletedDetail } from '@stagehooks/core/engine';
+import type { StageCompletedDetail, StageResult } from '@stagehooks/core/engine';
 import { listen } from '../aws-endpoint';
 import { formatDuration, formatTable } from '../cli/table';
 import { applyHooks, parseHooksFile } from '../hooks-file';
@@ -192,16 +192,50 @@ export function emitAndWait(
 export function formatStage(
   hookPoint: string,
   completion: StageCompletedDetail | { blocked: Record<string, unknown> },
+  detached: StageResult[] = [],
 ): string {
   if ('blocked' in completion) {
     return `${hookPoint}: BLOCKED by ${String(completion.blocked.name)} (${String(completion.blocked.errorMessage)}); review ${String(completion.blocked.reviewId)} awaits a decision\n`;
   }
-  const rows = completion.results.map((r) => ({
+  const table = resultTable(completion.results);
+  const lines = [
+    `${hookPoint}: ${completion.verdict.toUpperCase()}${completion.review ? ` (review: ${completion.review.decision} by ${completion.review.by})` : ''}`,
+    table,
+  ];
+  const outputs = Object.entries(completion.outputs ?? {});
+  if (outputs.length > 0)
+    lines.push(
+      formatTable(
+        outputs.map(([hook, data]) => ({ hook, outputs: shortJson(data) })),
+        ['hook', 'outputs'],
+      ),
+    );
+  const patches = completion.patches ?? [];
+  if (patches.length > 0) {
+    lines.push(
+      formatTable(
+        patches.map((p) => ({ hook: p.name, patch: shortJson(p.patch) })),
+        ['hook', 'patch'],
+      ),
+    );
+    if (completion.stage?.segmentPath) lines.push(`segmentPath now ${completion.stage.segmentPath}`);
+  }
+  if (detached.length > 0) lines.push('detached, after the verdict:', resultTable(detached));
+  return `${lines.join('\n')}\n`;
+}
+
+function resultTable(results: StageResult[]): string {
+  const rows = results.map((r) => ({
     hook: r.name,
     status: r.status,
     outcome: r.outcome,
     duration: formatDuration(r.durationMs),
   }));
-  const table = rows.length > 0 ? formatTable(rows, ['hook', 'status', 'outcome', 'duration']) : '(no hooks)';
-  return `${hookPoint}: ${completion.verdict.toUpperCase()}${completion.review ? ` (review: ${completion.review.decision} by ${completion.review.by})` : ''}\n${table}\n`;
+  return rows.length > 0 ? formatTable(rows, ['hook', 'status', 'outcome', 'duration']) : '(no hooks)';
+}
+
+/** JSON on one line, cut to fit a terminal row. */
+function shortJson(value: unknown, max = 96): string {
+  const text = JSON.stringify(value);
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

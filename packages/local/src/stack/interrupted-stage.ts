@@ -3,7 +3,11 @@
  * the local stack needs it (on AWS an execution outlives any process), so it lives here; it composes
  * core's pure run-state transitions with the ports.
  */
-import { isJsonObject, stageCompletedDetailType } from '@stagehooks/core/domain';
+import {
+  isJsonObject,
+  stageCompletedDetailType,
+  stageDetachedCompletedDetailType,
+} from '@stagehooks/core/domain';
 import {
   initialRun,
   logsWritten,
@@ -12,6 +16,7 @@ import {
   recordAttempt,
   Stage,
   type StageCompletedDetail,
+  type StageDetachedCompletedDetail,
   skipRemaining,
 } from '@stagehooks/core/engine';
 import type { EventPublisher, ExecutionLogStore, ReviewStore } from '@stagehooks/core/ports';
@@ -32,15 +37,16 @@ const AwaitedReview = z.object({ reviewId: z.string() });
 /**
  * Ends a stage from the last state data its machine had: the hook that was running gets an `error`
  * log, an open review is closed as interrupted, the hooks after it are logged as skipped, and a blocked
- * verdict that says it was interrupted goes out. Safe to repeat: every log id is deterministic, and a
- * log written before the stop stands.
+ * verdict that says it was interrupted goes out. When the verdict had gone out already (the detached
+ * hooks were running), the detached hooks' report goes out instead, saying it was interrupted. Safe to
+ * repeat: every log id is deterministic, and a log written before the stop stands.
  */
 export async function concludeInterrupted(
   deps: InterruptedStageDeps,
   stateData: unknown,
   executionId: string,
   reason: string,
-): Promise<StageCompletedDetail | undefined> {
+): Promise<StageCompletedDetail | StageDetachedCompletedDetail | undefined> {
   const data = isJsonObject(stateData) ? stateData : {};
   const stage = Stage.safeParse(data.stage);
   if (!stage.success) return concludeUnclaimed(deps, data, executionId);
@@ -52,13 +58,26 @@ export async function concludeInterrupted(
     await deps.reviews.close(review.data.reviewId, 'interrupted', reason);
   } else if (run.current && !run.blocked) {
     const attempt = { runnerError: { error: 'Local.Interrupted', cause: reason } };
-    run = recordAttempt(run, { hook: run.current, index: run.index, executionId, attempt, at });
+    const hook = run.current;
+    run = recordAttempt(run, { stage: stage.data, hook, index: run.index, executionId, attempt, at });
   }
-  run = skipRemaining(run, at);
+  run = run.verdictSent ? skipRemaining(run, at, `not run: ${reason}`) : skipRemaining(run, at);
   // One conditional put each, not a batch: a log the stage wrote before the stop must not be replaced.
   const drafts = pendingLogDrafts(stage.data, executionId, run);
   await Promise.all(drafts.map(({ id, draft }) => deps.logs.append(draft, id)));
   run = logsWritten(run, executionId);
+  if (run.verdictSent) {
+    const detail: StageDetachedCompletedDetail = {
+      jobId: stage.data.jobId,
+      hookPoint: stage.data.hookPoint,
+      executionId,
+      results: run.detachedResults,
+      logsError: null,
+      interrupted: true,
+    };
+    await deps.events.publish([{ detailType: stageDetachedCompletedDetailType, detail }]);
+    return detail;
+  }
   return publishVerdict(deps, {
     jobId: stage.data.jobId,
     hookPoint: stage.data.hookPoint,
@@ -68,6 +87,9 @@ export async function concludeInterrupted(
     review: run.review,
     logsError: null,
     interrupted: true,
+    outputs: run.outputs,
+    stage: run.stage,
+    patches: run.patches,
   });
 }
 
@@ -90,6 +112,9 @@ async function concludeUnclaimed(
     review: null,
     logsError: null,
     interrupted: true,
+    outputs: {},
+    stage: null,
+    patches: [],
   });
 }
 
