@@ -1,4 +1,4 @@
-import { stageDetachedCompletedDetailType } from '@stagehooks/core/domain';
+import { type HookInput, stageDetachedCompletedDetailType } from '@stagehooks/core/domain';
 import { HttpReceiver, type ReceivedRequest } from '@test/http-receiver';
 import { startTestStack, type TestStack } from '@test/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ const json = (body: unknown, delayMs?: number) => () => ({
   ...(delayMs !== undefined && { delayMs }),
 });
 const bodiesAt = (path: string) =>
-  receiver.requests.filter((r) => r.url === path).map((r) => JSON.parse(r.body) as Record<string, any>);
+  receiver.requests.filter((r) => r.url === path).map((r) => JSON.parse(r.body) as HookInput);
 const logsOf = async (jobId: string) => (await t.stack.logs.listByJob(jobId)).items;
 const logOf = async (jobId: string, name: string) => {
   const log = (await logsOf(jobId)).find((l) => l.hookName === name);
@@ -141,12 +141,12 @@ describe('hooks that hand data and patches on, through the local stack', () => {
       { resolution: '4k', frames: 240 },
       { segmentPath: 's3://b/job-df/graded.mp4', metadata: { probed: true, draft: null } },
     ]);
-    expect(grade.input.outputs).toEqual({ probe: { resolution: '4k', frames: 240 } });
-    expect(grade.input.segmentPath).toBe('s3://b/job-df/graded.mp4');
+    expect((grade.input as HookInput).outputs).toEqual({ probe: { resolution: '4k', frames: 240 } });
+    expect((grade.input as HookInput).segmentPath).toBe('s3://b/job-df/graded.mp4');
     const broken = await logOf('job-df', 'broken');
     expect([broken.status, broken.outputData, broken.patch]).toEqual(['failed', { why: 'bad frame' }, null]);
     const final = await logOf('job-df', 'final');
-    expect(final.input.segmentPath).toBe('s3://b/job-df/watermarked.mp4');
+    expect((final.input as HookInput).segmentPath).toBe('s3://b/job-df/watermarked.mp4');
   });
 
   it('fails a hook over each bound by one byte, naming the bound, and keeps its log', async () => {
@@ -309,7 +309,7 @@ describe('hooks that hand data and patches on, through the local stack', () => {
       'ignored',
       'condition not met',
     ]);
-    expect(skipped.input.outputs).toEqual({ probe: { resolution: '4k' } });
+    expect((skipped.input as HookInput).outputs).toEqual({ probe: { resolution: '4k' } });
     const ids = (verdict.detail.results as Array<{ logId: string }>).map((r) => r.logId);
     expect(ids.every((id) => typeof id === 'string')).toBe(true);
   });

@@ -1,4 +1,4 @@
-import type { HookRunResult } from '@stagehooks/core/domain';
+import type { HookInput, HookRunResult } from '@stagehooks/core/domain';
 import {
   type Attempt,
   advance,
@@ -64,9 +64,9 @@ function next(run: RunState, attempt: Attempt = passed()): RunState {
 }
 
 /** The inputs the pending logs record, by hook name. */
-const inputsOf = (run: RunState) =>
+const inputsOf = (run: RunState): Record<string, HookInput> =>
   Object.fromEntries(
-    pendingLogDrafts(stage, executionId, run).map(({ draft }) => [draft.hookName, draft.input]),
+    pendingLogDrafts(stage, executionId, run).map(({ draft }) => [draft.hookName, draft.input as HookInput]),
   );
 
 describe('data and patches', () => {
