@@ -43,7 +43,7 @@ describe('the demo', () => {
 
     // Assess
     const text = printed.join('\n');
-    expect(text).toContain('demo hooks: 9 registered');
+    expect(text).toContain('demo hooks: 12 registered');
     for (const point of [
       'post_variant',
       'pre_segment',
@@ -55,6 +55,12 @@ describe('the demo', () => {
     }
     expect(text).toMatch(/check_frame_budget +passed +continued/);
     expect(text).toMatch(/loudness_check +passed +continued/);
+    // a hook hands its findings on, a condition skips, a detached hook reports after its verdict
+    expect(text).toMatch(/measure_segment +\{"frames":240,"durationSeconds":10,"resolution":"1080p"\}/);
+    expect(text).toMatch(/check_frame_budget +\{"frames":240,"budget":480\}/);
+    expect(text).toMatch(/upscale_check_4k +skipped +ignored/);
+    expect(text).toMatch(/cdn_purge +detached +continued/);
+    expect(text).toMatch(/post_delivery, after the verdict:\n.*\n.*cdn_purge +passed +continued/);
   }, 60_000);
 });
 

@@ -6,12 +6,17 @@ import type { HookCreateInput, HookPoint } from '@stagehooks/core/domain';
 import {
   hookPoints,
   stageBlockedDetailType,
+  stageDetachedCompletedDetailType,
   stageEventSource,
   stagehooksBusName,
   stagehooksEventSource,
   stageReachedDetailType,
 } from '@stagehooks/core/domain';
-import type { StageCompletedDetail, StageResult } from '@stagehooks/core/engine';
+import type {
+  StageCompletedDetail,
+  StageDetachedCompletedDetail,
+  StageResult,
+} from '@stagehooks/core/engine';
 import { listen } from '../aws-endpoint';
 import { formatDuration, formatTable } from '../cli/table';
 import { applyHooks, parseHooksFile } from '../hooks-file';
@@ -33,9 +38,24 @@ export async function startDemoReceiver(port: number): Promise<{ url: string; se
   return { url: `http://127.0.0.1:${port}`, server };
 }
 
-const FRAME_BUDGET = `input=$(cat)
-echo "checking the frame budget of $STAGEHOOKS_JOB_ID"
-echo '{"status":"passed","message":"within the frame budget"}'
+/** Measures the segment and hands on what it found: data for the hooks after it, a metadata patch. */
+const MEASURE = `import json, sys
+stage = json.load(sys.stdin)
+frames = stage["metadata"].get("frames", 0)
+fps = stage["metadata"].get("fps", 24)
+found = {"frames": frames, "durationSeconds": round(frames / fps, 3), "resolution": "1080p"}
+print(json.dumps({"message": f"{frames} frames at {fps} fps", "data": found,
+                  "patch": {"metadata": {"measured": True}}}))
+`;
+
+/** Uses what measure_segment handed on (\`outputs.measure_segment\`) rather than measuring again. */
+const FRAME_BUDGET = `import json, sys
+stage = json.load(sys.stdin)
+frames = stage["outputs"].get("measure_segment", {}).get("frames", 0)
+budget = 480
+print(json.dumps({"status": "passed" if frames <= budget else "failed",
+                  "message": f"{frames} of {budget} frames (measured by measure_segment)",
+                  "data": {"frames": frames, "budget": budget}}))
 `;
 
 const LOUDNESS = `import json, sys
@@ -76,14 +96,40 @@ export function demoHooks(receiverUrl: string): HookCreateInput[] {
       config: { url: `${receiverUrl}/projects/${DEMO_PROJECT}/segments` },
     },
     {
+      name: 'measure_segment',
+      description: 'project: measures the segment and hands its findings to the hooks after it',
+      type: 'python',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: DEMO_PROJECT,
+      sortOrder: 15,
+      outputSchema: {
+        type: 'object',
+        required: ['frames', 'resolution'],
+        properties: { frames: { type: 'integer', minimum: 0 }, resolution: { type: 'string' } },
+      },
+      config: { script: MEASURE, timeoutSeconds: 10 },
+    },
+    {
       name: 'check_frame_budget',
       description: 'scene type: dance scenes must stay within the frame budget',
-      type: 'shell',
+      type: 'python',
       hookPoint: 'post_segment',
       scopeType: 'scene_type',
       scopeId: DEMO_SCENE_TYPE,
       sortOrder: 20,
       config: { script: FRAME_BUDGET, timeoutSeconds: 10 },
+    },
+    {
+      name: 'upscale_check_4k',
+      description: 'project: only 4K segments need the upscale check (skipped for the demo 1080p one)',
+      type: 'shell',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: DEMO_PROJECT,
+      sortOrder: 30,
+      when: { outputs: { measure_segment: { resolution: ['4k', '2160p'] } } },
+      config: { script: 'echo "checking the upscale of a 4K segment"', timeoutSeconds: 10 },
     },
     {
       name: 'loudness_check',
@@ -108,6 +154,17 @@ export function demoHooks(receiverUrl: string): HookCreateInput[] {
       locked: true,
       config: { script: CONTENT_POLICY, timeoutSeconds: 10 },
     },
+    {
+      name: 'cdn_purge',
+      description: 'studio: tells the CDN about the delivery; the pipeline does not wait for it',
+      type: 'webhook',
+      hookPoint: 'post_delivery',
+      scopeType: 'studio',
+      sortOrder: 30,
+      mode: 'detached',
+      failureMode: 'ignore',
+      config: { url: `${receiverUrl}/cdn/purge` },
+    },
   ];
 }
 
@@ -125,6 +182,7 @@ export async function runDemo(stack: LocalStack, receiverUrl: string, print: (te
   print(
     `demo job ${jobId} (project ${DEMO_PROJECT}, scene type ${DEMO_SCENE_TYPE}) through all five stages:\n`,
   );
+  const detached = detachedReports(stack, jobId);
   for (const hookPoint of hookPoints) {
     const completion = await emitAndWait(stack, {
       hookPoint,
@@ -137,10 +195,35 @@ export async function runDemo(stack: LocalStack, receiverUrl: string, print: (te
     });
     print(formatStage(hookPoint, completion));
   }
+  // The detached hooks ran after their verdicts; their report follows.
+  for (const report of await detached.settled(demoDetachedStages)) {
+    print(`${report.hookPoint}, after the verdict:\n${resultTable(report.results)}\n`);
+  }
   await writeFile(
     join(stack.config.home, 'demo.json'),
     JSON.stringify({ jobId, ranAt: new Date().toISOString() }),
   );
+}
+
+/** The stages of the demo job that have a detached hook (cdn_purge). */
+const demoDetachedStages = 1;
+
+/** Collects the "Stage Hooks Detached Completed" reports of `jobId` from now on. */
+function detachedReports(stack: LocalStack, jobId: string) {
+  const reports: StageDetachedCompletedDetail[] = [];
+  const unsubscribe = stack.bus.subscribe((event) => {
+    if (event['detail-type'] === stageDetachedCompletedDetailType && event.detail.jobId === jobId)
+      reports.push(event.detail as unknown as StageDetachedCompletedDetail);
+  });
+  return {
+    /** The reports once `count` have come, or whatever came within `timeoutMs`. */
+    async settled(count: number, timeoutMs = 15_000) {
+      const until = Date.now() + timeoutMs;
+      while (reports.length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      unsubscribe();
+      return reports;
+    },
+  };
 }
 
 export const demoAlreadyRan = (home: string) => existsSync(join(home, 'demo.json'));
