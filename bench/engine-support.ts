@@ -41,6 +41,27 @@ import type { LocalEventBus } from '@stagehooks/local/event-bus';
  * per job, its own handling time: from the request's headers to the end of the response (the body read
  * included). That sum is a webhook hook's "own time".
  */
+/** Webhook paths whose answer hands data and a metadata patch on, about 1 KiB of data each. */
+export const FLOW_PATH = '/flow/';
+/** Webhook paths that answer after `DETACHED_DELAY_MS`, as a slow notification would. */
+export const DETACHED_PATH = '/detached/';
+export const DETACHED_DELAY_MS = 100;
+const FLOW_PAD = 'x'.repeat(1000);
+const flowBodies = new Map<string, string>();
+/** `{ data: { hook, pad }, patch: { metadata: { <hook>: true } } }`: 1 KiB of data, a one-key patch. */
+function flowBody(path: string): string {
+  let body = flowBodies.get(path);
+  if (!body) {
+    const hook = path.slice(FLOW_PATH.length);
+    body = JSON.stringify({
+      data: { hook, pad: FLOW_PAD },
+      patch: { metadata: { [`checked_${hook}`]: true } },
+    });
+    flowBodies.set(path, body);
+  }
+  return body;
+}
+
 export async function startWebhookReceiver() {
   const ownMs = new Map<string, number>();
   /** Per job, when each request came in and when its response was written, in order. */
@@ -51,8 +72,18 @@ export async function startWebhookReceiver() {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      response.writeHead(200, { 'content-length': '0' });
-      response.end();
+      const path = request.url ?? '';
+      if (path.startsWith(DETACHED_PATH)) {
+        // A slow notification: the verdict must not wait for it.
+        setTimeout(() => response.end(), DETACHED_DELAY_MS);
+        return;
+      }
+      const body = path.startsWith(FLOW_PATH) ? flowBody(path) : '';
+      response.writeHead(200, {
+        'content-length': String(Buffer.byteLength(body)),
+        ...(body && { 'content-type': 'application/json' }),
+      });
+      response.end(body);
       const own = performance.now() - start;
       requests++;
       const jobId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { jobId?: string }).jobId ?? '';

@@ -2,6 +2,8 @@
  * The stage engine end to end on the embedded local stack (DynamoDB Local + local Step Functions + bus),
  * beside a direct baseline that does the same work without the state machine:
  * - per-hook overhead of webhook, shell and python hooks (latency, stages one at a time);
+ * - data flow: five webhook hooks that each hand 1 KiB of data and a metadata patch on, beside five that
+ *   hand nothing on; and the time to the verdict with a detached hook after the five, beside without;
  * - stage throughput with one webhook hook each at 16 in flight, beside the DynamoDB Local ceiling
  *   measured in the same run at the same concurrency;
  * - the DynamoDB operations one stage costs, by command.
@@ -25,6 +27,7 @@ import {
   type HookCreateInput,
   type HookInput,
   stageCompletedDetailType,
+  stageDetachedCompletedDetailType,
   stagehooksEventSource,
   stageReachedEntry,
 } from '@stagehooks/core/domain';
@@ -45,7 +48,10 @@ import {
   addCounts,
   bareSpawn,
   cpuTicks,
+  DETACHED_DELAY_MS,
+  DETACHED_PATH,
   DirectStage,
+  FLOW_PATH,
   launcherSpawn,
   machineShare,
   OperationCounter,
@@ -69,6 +75,7 @@ const LATENCY = {
   webhook: { block: 10, cycles: 40, capSeconds: 100 },
   shell: { block: 8, cycles: 16, capSeconds: 50 },
   python: { block: 4, cycles: 3, capSeconds: 30 },
+  flow: { block: 10, cycles: 30, capSeconds: 90 },
 } as const;
 /** Pause after each block: the engine's leftover work (end of execution, batched history write) ends. */
 const BLOCK_PAUSE_MS = 250;
@@ -89,6 +96,10 @@ const TARGETS = {
   shellOverSpawnMs: 5,
   stagesPerSecond: 60,
   ofCeiling: 0.5,
+  /** What handing data and a patch on may add to a hook's overhead. */
+  flowOverPlainMs: 0.5,
+  /** What a detached hook may add to the time until the verdict (nothing, within the noise). */
+  detachedToVerdictMs: 0.5,
 };
 
 const execFileAsync = promisify(execFile);
@@ -115,6 +126,7 @@ const perHookOutside = (s: StageSample) => (s.e2eMs - s.executorMs) / s.hooks;
 /** Sends "Stage Reached" through the real EventBridge client and waits for the verdict on the bus. */
 class EngineDriver {
   private readonly waiters = new Map<string, (at: number, results: StageResult[]) => void>();
+  private readonly detachedWaiters = new Map<string, () => void>();
   private readonly eventBridge: EventBridgeClient;
   private readonly executions: string[] = [];
 
@@ -125,7 +137,12 @@ class EngineDriver {
       credentials: stack.awsCredentials,
     });
     stack.bus.subscribe((event: EventBridgeEvent) => {
-      if (event.source !== stagehooksEventSource || event['detail-type'] !== stageCompletedDetailType) return;
+      if (event.source !== stagehooksEventSource) return;
+      if (event['detail-type'] === stageDetachedCompletedDetailType) {
+        this.detachedWaiters.get(event.detail.jobId as string)?.();
+        return;
+      }
+      if (event['detail-type'] !== stageCompletedDetailType) return;
       const detail = event.detail as { jobId: string; executionId: string; results: StageResult[] };
       const waiter = this.waiters.get(detail.jobId);
       if (!waiter) return;
@@ -134,11 +151,19 @@ class EngineDriver {
     });
   }
 
+  /**
+   * One stage, timed until its verdict. With `detached`, also waits for the detached hooks' report
+   * (not timed), so that their work never overlaps the next stage.
+   */
   async stage(
     detail: Record<string, unknown>,
+    { detached = false } = {},
   ): Promise<{ e2eMs: number; putEventsMs: number; results: StageResult[] }> {
     const jobId = detail.jobId as string;
     let timer: NodeJS.Timeout | undefined;
+    const reported = detached
+      ? new Promise<void>((resolve) => this.detachedWaiters.set(jobId, resolve))
+      : Promise.resolve();
     const verdict = new Promise<{ at: number; results: StageResult[] }>((resolve, reject) => {
       this.waiters.set(jobId, (at, results) => resolve({ at, results }));
       timer = setTimeout(
@@ -156,10 +181,12 @@ class EngineDriver {
       const putEventsMs = performance.now() - start;
       if (sent.FailedEntryCount) throw new Error(`PutEvents failed: ${JSON.stringify(sent.Entries)}`);
       const { at, results } = await verdict;
+      await reported;
       return { e2eMs: at - start, putEventsMs, results };
     } finally {
       clearTimeout(timer);
       this.waiters.delete(jobId);
+      this.detachedWaiters.delete(jobId);
     }
   }
 
@@ -191,7 +218,42 @@ function dynamoDbLocalRelease(): string {
   }
 }
 
-const projectFor = (type: HookType | 'tput', hooks: number) => `p-bench-${type}-${hooks}`;
+const projectFor = (type: HookType | 'tput' | 'flow' | 'detached', hooks: number) =>
+  `p-bench-${type}-${hooks}`;
+
+/**
+ * Five webhook hooks that each hand 1 KiB of data and a metadata patch on (`flow`), and five plain ones
+ * with a detached one after them (`detached`), beside the plain five of the webhook section.
+ */
+async function defineFlowHooks(stack: LocalStack, receiver: WebhookReceiver) {
+  const define = (input: Record<string, unknown>) => stack.registry.create(HookCreate.parse(input), 'bench');
+  const at = (project: string, i: number) => ({
+    type: 'webhook',
+    hookPoint: HOOK_POINT,
+    scopeType: 'project',
+    scopeId: project,
+    sortOrder: i,
+  });
+  for (let i = 0; i < HOOKS_PER_STAGE; i++) {
+    await define({
+      name: `bench_flow_${i}`,
+      ...at(projectFor('flow', HOOKS_PER_STAGE), i),
+      config: { url: receiver.url(`${FLOW_PATH}${i}`) },
+    });
+    await define({
+      name: `bench_webhook_${i}`,
+      ...at(projectFor('detached', HOOKS_PER_STAGE), i),
+      config: { url: receiver.url(`/hook/${i}`) },
+    });
+  }
+  await define({
+    name: 'bench_detached',
+    ...at(projectFor('detached', HOOKS_PER_STAGE), HOOKS_PER_STAGE),
+    mode: 'detached',
+    failureMode: 'ignore',
+    config: { url: receiver.url(`${DETACHED_PATH}0`) },
+  });
+}
 
 async function defineHooks(stack: LocalStack, receiver: WebhookReceiver, type: HookType, hooks: number) {
   for (let i = 0; i < hooks; i++) {
@@ -375,6 +437,7 @@ export async function benchEngine(): Promise<boolean> {
       await defineHooks(stack, receiver, type, HOOKS_PER_STAGE);
       await defineHooks(stack, receiver, type, 1);
     }
+    await defineFlowHooks(stack, receiver);
 
     // A log-sized item: the log of one real webhook call, re-keyed per write.
     const [sampleHook] = await stack.registry.hooksAt(
@@ -476,6 +539,31 @@ export async function benchEngine(): Promise<boolean> {
     }
 
     const dynamoLatency = { engine: engineOps.takeLatencies(), direct: directOps.takeLatencies() };
+
+    // ---------------------------------------------------------------------------- data flow
+    const flowVariant = (name: string, project: string, detached: boolean): Variant => ({
+      name,
+      counter: engineOps,
+      run: async (jobId) => {
+        const { e2eMs, results } = await engine.stage(stageDetail(project, jobId), { detached });
+        return stageSample(
+          'webhook',
+          HOOKS_PER_STAGE,
+          e2eMs,
+          results,
+          receiver.takeOwnMs(jobId),
+          receiver.takeGapsMs(jobId),
+        );
+      },
+    });
+    const flowVariants = [
+      flowVariant('plain x5', projectFor('webhook', HOOKS_PER_STAGE), false),
+      flowVariant('flow x5', projectFor('flow', HOOKS_PER_STAGE), false),
+      flowVariant('plain x5 + detached', projectFor('detached', HOOKS_PER_STAGE), true),
+    ];
+    console.log(`engine: data flow (${flowVariants.map((v) => v.name).join(', ')}), one stage at a time`);
+    const flow = await latencySection('flow', flowVariants, LATENCY.flow, () => engine.settle());
+    engineOps.takeLatencies();
 
     // ------------------------------------------------------------------------- bare spawns
     console.log('engine: bare spawns and the script sandbox');
@@ -761,6 +849,33 @@ export async function benchEngine(): Promise<boolean> {
       ),
     );
 
+    const flowSamples = (variant: string) => (flow.results.get(variant) as VariantResult).samples;
+    const flowOverhead = (variant: string) => p(flowSamples(variant).map(perHookOverhead), 50);
+    const toVerdict = (variant: string, q: number) =>
+      p(
+        flowSamples(variant).map((s) => s.e2eMs),
+        q,
+      );
+    console.log(
+      [
+        `\ndata flow, ${flowSamples('plain x5').length} stages per variant: five webhook hooks each, one stage at a time`,
+        '  flow = each hook answers 1 KiB of data and a one-key metadata patch, handed to the hooks after it and',
+        '         to the verdict; plain = each answers an empty 200',
+        `  detached = plain x5 and a detached webhook after them that answers in ${DETACHED_DELAY_MS} ms; timed to the verdict only`,
+        "  overhead / hook = (stage end to end - the receiver's own time) / 5, p50",
+      ].join('\n'),
+    );
+    console.table(
+      flowVariants.map(({ name }) => ({
+        variant: name,
+        'to verdict p50': ms(toVerdict(name, 50)),
+        'to verdict p99': ms(toVerdict(name, 99)),
+        'overhead/hook p50': name.includes('detached') ? '(includes none of it)' : ms(flowOverhead(name)),
+      })),
+    );
+    const flowOverPlain = flowOverhead('flow x5') - flowOverhead('plain x5');
+    const detachedToVerdict = toVerdict('plain x5 + detached', 50) - toVerdict('plain x5', 50);
+
     const webhookOverhead = perHookP(webhook, 'engine', 50);
     const webhookDirect = perHookP(webhook, 'direct', 50);
     const shellOverhead = perHookP(shell, 'engine', 50);
@@ -785,6 +900,16 @@ export async function benchEngine(): Promise<boolean> {
         target: `shell overhead p50 <= bare spawn of true + ${TARGETS.shellOverSpawnMs} ms (per hook)`,
         measured: `${ms(shellOverhead)}, limit ${ms(spawnTrue + TARGETS.shellOverSpawnMs)} (true via the launcher + 5: ${ms(p(spawns.launcherTrue, 50) + TARGETS.shellOverSpawnMs)}; bash -c true + 5: ${ms(p(spawns.bash, 50) + TARGETS.shellOverSpawnMs)}; spread: ${ms(spread.shell)})`,
         met: shellOverhead <= spawnTrue + TARGETS.shellOverSpawnMs,
+      },
+      {
+        target: `data flow: overhead/hook p50 <= plain + ${TARGETS.flowOverPlainMs} ms`,
+        measured: `${ms(flowOverhead('flow x5'))} vs ${ms(flowOverhead('plain x5'))}: ${flowOverPlain >= 0 ? '+' : ''}${ms(flowOverPlain)}`,
+        met: flowOverPlain <= TARGETS.flowOverPlainMs,
+      },
+      {
+        target: `a detached hook adds <= ${TARGETS.detachedToVerdictMs} ms to the time to verdict (p50)`,
+        measured: `${ms(toVerdict('plain x5 + detached', 50))} vs ${ms(toVerdict('plain x5', 50))}: ${detachedToVerdict >= 0 ? '+' : ''}${ms(detachedToVerdict)}`,
+        met: detachedToVerdict <= TARGETS.detachedToVerdictMs,
       },
       {
         target: `stage throughput >= ${TARGETS.stagesPerSecond}/s`,
@@ -867,7 +992,9 @@ function stageSample(
   gapsMs: number[],
   putEventsMs?: number,
 ): StageSample {
-  if (results.length !== hooks || results.some((r) => r.status !== 'passed'))
+  // A detached hook is in the verdict as `detached`: it runs after it.
+  const inline = results.filter((r) => r.status !== 'detached');
+  if (inline.length !== hooks || inline.some((r) => r.status !== 'passed'))
     throw new Error(`a bench stage did not pass all ${hooks} hooks: ${JSON.stringify(results)}`);
   return {
     e2eMs,
