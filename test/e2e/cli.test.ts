@@ -198,6 +198,41 @@ describe('stagehooks emit and logs', () => {
     expect(logs.out).toMatch(/post_variant +emit_check +passed +continued/);
   });
 
+  it('prints what the hooks handed on: outputs, patches, the new segment, and the detached hooks', async () => {
+    // Prepare
+    const at = { hookPoint: 'pre_segment', scopeType: 'project', scopeId: 'p-emit-flow' } as const;
+    await t.define({
+      name: 'emit_probe',
+      type: 'shell',
+      ...at,
+      config: {
+        script: `echo '{"data":{"fps":24},"patch":{"segmentPath":"s3://b/graded.mp4","metadata":{"graded":true}}}'`,
+      },
+    });
+    await t.define({
+      name: 'emit_later',
+      type: 'shell',
+      ...at,
+      sortOrder: 200,
+      mode: 'detached',
+      failureMode: 'ignore',
+      config: { script: 'true' },
+    });
+
+    // Act
+    const emitted = await cli('emit', 'pre_segment', '--job', 'job-cli-flow', '--project', 'p-emit-flow');
+
+    // Assess
+    expect(emitted.code).toBe(0);
+    expect(emitted.out).toMatch(/emit_probe +\{"fps":24\}/);
+    expect(emitted.out).toMatch(
+      /emit_probe +\{"segmentPath":"s3:\/\/b\/graded.mp4","metadata":\{"graded":true\}\}/,
+    );
+    expect(emitted.out).toContain('segmentPath now s3://b/graded.mp4');
+    expect(emitted.out).toMatch(/emit_later +detached/);
+    expect(emitted.out).toMatch(/detached, after the verdict:\n.*\n.*\nemit_later +passed +continued/);
+  });
+
   it('exits 3 and names the review when a block hook holds the stage', async () => {
     const detail = join(t.home, 'flagged.json');
     await writeFile(detail, JSON.stringify({ metadata: { flagged: true } }));

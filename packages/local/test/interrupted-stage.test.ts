@@ -154,6 +154,36 @@ describe('concludeInterrupted', () => {
     expect((await logs.get('job-mid-1.2'))?.errorMessage).toBe('not run: the stage was blocked by running');
   });
 
+  it('reports the detached hooks of a stage stopped after its verdict, not a second verdict', async () => {
+    // Prepare: the inline hook ran, the verdict went out, the first detached hook was running
+    const at = stage('job-after');
+    const id = executionId('job-after-1');
+    const detached = (name: string) => ({ ...planned(name), mode: 'detached' as const });
+    const plan = planOf(planned('gate'), detached('notify'), detached('purge'));
+    const verdictDue = recordAttempt(plan, {
+      stage: at,
+      hook: planned('gate'),
+      index: 0,
+      executionId: id,
+      attempt: { result: passed, hookRevision: 1 },
+      at: new Date(),
+    });
+    const sent: RunState = { ...logsWritten(verdictDue, id), verdictSent: true };
+    const published: Array<{ detailType: string; detail: unknown }> = [];
+
+    // Act
+    const report = await concludeInterrupted(depsWith(published), { stage: at, run: sent }, id, 'stopped');
+
+    // Assess
+    expect(published.map((p) => p.detailType)).toEqual(['Stage Hooks Detached Completed']);
+    expect(report).toMatchObject({ jobId: 'job-after', interrupted: true });
+    expect(report?.results.map((r) => [r.name, r.status, r.logId])).toEqual([
+      ['notify', 'error', 'job-after-1.1'],
+      ['purge', 'skipped', 'job-after-1.2'],
+    ]);
+    expect((await logs.get('job-after-1.2'))?.errorMessage).toBe('not run: stopped');
+  });
+
   it('closes the review a blocked stage was waiting for as interrupted', async () => {
     // Prepare: a gate failed, its log written, its review open
     const at = stage('job-held');
