@@ -141,6 +141,51 @@ describe.each([
       expect(result).not.toHaveProperty('data');
     });
 
+    it('hands data and a patch on, with the exit code deciding when the report gives no status', async () => {
+      // Prepare
+      const patch = '{"segmentPath":"/media/graded.mp4","metadata":{"graded":true,"draft":null}}';
+      const passing = shellHook({ script: `echo '{"data":{"k":1},"patch":${patch}}'` });
+      const failing = shellHook({ script: `echo '{"data":{"k":2},"patch":${patch}}'; exit 1` });
+
+      // Act
+      const passed = await runner().run(passing, hookInput);
+      const failed = await runner().run(failing, hookInput);
+
+      // Assess
+      const expected = { segmentPath: '/media/graded.mp4', metadata: { graded: true, draft: null } };
+      expect(passed).toMatchObject({ status: 'passed', exitCode: 0, data: { k: 1 }, patch: expected });
+      expect(failed).toMatchObject({ status: 'failed', exitCode: 1, data: { k: 2 }, patch: expected });
+    });
+
+    it('hands on, unchecked, what a python script reports (the engine checks it)', async () => {
+      // Act
+      const result = await runner().run(
+        pythonHook({ script: 'import json\nprint(json.dumps({"data": 5, "patch": {"unknown": 1}}))' }),
+        hookInput,
+      );
+
+      // Assess
+      expect(result).toMatchObject({ status: 'passed', data: 5, patch: { unknown: 1 } });
+    });
+
+    it('fails a report nested deeper than a report may, naming the bound and keeping stdout', async () => {
+      // Prepare: data 33 levels deep, in a report of 34
+      const line = `{"data":${'{"a":'.repeat(33)}1${'}'.repeat(33)}}`;
+
+      // Act
+      const result = await runner().run(shellHook({ script: `echo '${line}'` }), hookInput);
+
+      // Assess
+      expect(result).toMatchObject({
+        status: 'failed',
+        exitCode: 0,
+        errorMessage:
+          "the last stdout line nests more than 33 levels deep: a result's data and patch may nest 32",
+      });
+      expect(result.stdout).toContain(line);
+      expect(result).not.toHaveProperty('data');
+    });
+
     it('ignores JSON that is not the last line or not a result', async () => {
       // Act
       const earlier = await runner().run(

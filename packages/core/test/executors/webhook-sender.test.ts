@@ -299,6 +299,48 @@ describe('HttpWebhookSender against a real HTTP receiver', () => {
       expect(receiver.requests).toHaveLength(1);
     });
 
+    it('hands data and a patch on as the body gives them, with or without a status', async () => {
+      // Prepare
+      sender = senderFor();
+      const patch = { segmentPath: 's3://b/graded.mp4', metadata: { graded: true, draft: null } };
+      receiver.reply(
+        { body: JSON.stringify({ data: { lut: 'warm' }, patch }) },
+        { body: JSON.stringify({ status: 'failed', patch: { unknown: 1 }, data: 5 }) },
+        { body: 'not json {"data":{}}' },
+      );
+
+      // Act
+      const passed = await sender.send(hookAt(), hookInput(), signingSecret);
+      const failed = await sender.send(hookAt(), hookInput(), signingSecret);
+      const plain = await sender.send(hookAt(), hookInput(), signingSecret);
+
+      // Assess: passed on, unchecked (the engine checks them, naming what is wrong)
+      expect(passed).toMatchObject({ status: 'passed', data: { lut: 'warm' }, patch });
+      expect(failed).toMatchObject({ status: 'failed', data: 5, patch: { unknown: 1 } });
+      expect(plain.status).toBe('passed');
+      expect(plain).not.toHaveProperty('data');
+      expect(plain).not.toHaveProperty('patch');
+    });
+
+    it('fails a 2xx body nested deeper than a report may, naming the bound and keeping the body', async () => {
+      // Prepare: data 33 levels deep, in a report of 34
+      sender = senderFor();
+      const body = `{"data":${'{"a":'.repeat(33)}1${'}'.repeat(33)}}`;
+      receiver.reply({ body });
+
+      // Act
+      const result = await sender.send(hookAt(), hookInput(), signingSecret);
+
+      // Assess
+      expect(result).toMatchObject({
+        status: 'failed',
+        responseBody: body,
+        errorMessage:
+          "the response body nests more than 33 levels deep: a result's data and patch may nest 32",
+      });
+      expect(result).not.toHaveProperty('data');
+    });
+
     it('fails on 4xx without retrying, keeping the response', async () => {
       // Prepare
       sender = senderFor();

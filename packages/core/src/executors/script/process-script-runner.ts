@@ -10,9 +10,11 @@ import {
   CAPTURE_LIMIT_BYTES,
   errorWithoutOutput,
   type HookInput,
+  isJsonObject,
   jsonTooDeepAt,
   MAX_JSON_DEPTH,
   parseOrThrow,
+  tooDeepMessage,
 } from '../../domain';
 import { describeError, StagehooksError } from '../../errors';
 import type { ScriptHook, ScriptRunner } from '../../ports';
@@ -185,11 +187,16 @@ const PythonProbe = z.strictObject({ executable: z.string().min(1), basePrefix: 
 const PYTHON_PROBE =
   'import json, sys; print(json.dumps({"executable": sys.executable, "basePrefix": sys.base_prefix}))';
 
-/** What a script may print as its last stdout line to refine the result; extra keys are ignored. */
+/**
+ * What a script may print as its last stdout line to refine the result; extra keys are ignored. `data`
+ * and `patch` pass through as given: the engine checks them (`checkedOutput`) against their bounds and
+ * the hook's output schema, and fails the hook naming what is wrong.
+ */
 const ScriptReport = z.object({
-  status: z.enum(['passed', 'failed']),
+  status: z.enum(['passed', 'failed']).optional(),
   message: z.string().optional(),
   data: z.unknown().optional(),
+  patch: z.unknown().optional(),
 });
 type ScriptReport = z.infer<typeof ScriptReport>;
 
@@ -204,8 +211,10 @@ type RunOutcome = Omit<HookRunResult, 'startedAt' | 'finishedAt' | 'durationMs'>
  * process and file-size limits (`ScriptLimits`), the hook input on stdin and in STAGEHOOKS_INPUT_FILE, and an environment built from scratch
  * (the runner's own never leaks in). Unsandboxed, cwd, HOME and TMPDIR are a fresh writable folder.
  *
- * Result: exit 0 = passed, other codes = failed; a last stdout line `{"status":"passed"|"failed",
- * "message"?, "data"?}` overrides that for ordinary exits (codes 0-128). A death by signal n is
+ * Result: exit 0 = passed, other codes = failed; a last stdout line that is a JSON object
+ * `{"status"?: "passed"|"failed", "message"?, "data"?, "patch"?}` refines that for ordinary exits
+ * (codes 0-128): its status, when given, decides; data and patch are handed on. A report nested deeper
+ * than any JSON the product takes fails the hook, naming the bound. A death by signal n is
  * reported as failed with exitCode 128 + n (bash's and bwrap's convention, so both modes agree) and
  * an errorMessage naming the signal. Past `timeoutSeconds`: timed_out, exitCode null. Problems of the
  * runner itself (no script, no interpreter, no work folder) give status `error`; `run` never throws.
@@ -594,6 +603,9 @@ function runOutcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandbox
     };
   }
   const report = parseReport(finished.stdout.lastLine);
+  if (report === TOO_DEEP) {
+    return { ...captured, status: 'failed', exitCode, errorMessage: `the last stdout line ${tooDeepReport}` };
+  }
   return {
     ...captured,
     status: report?.status ?? (exitCode === 0 ? 'passed' : 'failed'),
@@ -601,6 +613,7 @@ function runOutcomeOf(finished: FinishedProcess, timeoutSeconds: number, sandbox
     errorMessage: null,
     ...(report?.message !== undefined && { message: report.message }),
     ...(report?.data !== undefined && { data: report.data }),
+    ...(report?.patch !== undefined && { patch: report.patch }),
   };
 }
 
@@ -610,7 +623,11 @@ function signalOfExitCode(exitCode: number): string | undefined {
   return Object.entries(osConstants.signals).find(([, number]) => number === exitCode - 128)?.[0];
 }
 
-function parseReport(line: string | null): ScriptReport | undefined {
+/** A report that nests deeper than its data may (the data is one level inside it). */
+const TOO_DEEP = 'too deep';
+const tooDeepReport = `${tooDeepMessage(MAX_JSON_DEPTH + 1)}: a result's data and patch may nest ${MAX_JSON_DEPTH}`;
+
+function parseReport(line: string | null): ScriptReport | typeof TOO_DEEP | undefined {
   if (line === null || !line.startsWith('{')) return undefined;
   let json: unknown;
   try {
@@ -619,7 +636,7 @@ function parseReport(line: string | null): ScriptReport | undefined {
     return undefined;
   }
   // Deeper than any JSON the product takes: kept as the captured stdout, not carried in the run state.
-  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
+  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return isJsonObject(json) ? TOO_DEEP : undefined;
   const report = ScriptReport.safeParse(json);
   return report.success ? report.data : undefined;
 }

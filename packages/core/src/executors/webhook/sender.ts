@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { HookRunResult } from '../../domain';
-import { type HookInput, jsonTooDeepAt, MAX_JSON_DEPTH } from '../../domain';
+import { type HookInput, isJsonObject, jsonTooDeepAt, MAX_JSON_DEPTH, tooDeepMessage } from '../../domain';
 import type { SecretResolver, WebhookHook, WebhookSender } from '../../ports';
 import { nonPublicRange } from './addresses';
 import { WEBHOOK_ALLOW_VARIABLE, WebhookAllowlist } from './allowlist';
@@ -55,11 +55,15 @@ const senderHeaders = new Set([
 /** When the hook sets no `retry`: the same default as the hook schema's. */
 const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** What a 2xx body may say to refine the result; anything else in it is ignored. */
+/**
+ * What a 2xx JSON body may say to refine the result; anything else in it is ignored. `data` and `patch`
+ * pass through as given: the engine checks them (`checkedOutput`).
+ */
 const WebhookReport = z.object({
   status: z.string().optional().catch(undefined),
   message: z.string().optional().catch(undefined),
-  data: z.unknown(),
+  data: z.unknown().optional(),
+  patch: z.unknown().optional(),
 });
 
 /** The outcome of one attempt, or why it was not made. */
@@ -426,9 +430,17 @@ export class HttpWebhookSender implements WebhookSender {
           return this.#result(budget, { status: 'failed', ...captured, errorMessage: summary() });
         }
         const said = last.truncated ? undefined : reportOf(body);
+        if (said === TOO_DEEP) {
+          return this.#result(budget, {
+            status: 'failed',
+            ...captured,
+            errorMessage: `the response body ${tooDeepReport}`,
+          });
+        }
         const refinement = {
           ...(said?.message !== undefined ? { message: said.message } : {}),
           ...(said?.data !== undefined ? { data: said.data } : {}),
+          ...(said?.patch !== undefined ? { patch: said.patch } : {}),
         };
         if (said?.status === 'failed') {
           labels[labels.length - 1] = `${last.status} with status "failed"`;
@@ -465,7 +477,11 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function reportOf(body: string): z.output<typeof WebhookReport> | undefined {
+/** A body that nests deeper than its data may (the data is one level inside it). */
+const TOO_DEEP = 'too deep';
+const tooDeepReport = `${tooDeepMessage(MAX_JSON_DEPTH + 1)}: a result's data and patch may nest ${MAX_JSON_DEPTH}`;
+
+function reportOf(body: string): z.output<typeof WebhookReport> | typeof TOO_DEEP | undefined {
   // Most receivers answer with no body or plain text: no JSON.parse (and its thrown SyntaxError) for those.
   if (!body.trimStart().startsWith('{')) return undefined;
   let json: unknown;
@@ -475,7 +491,7 @@ function reportOf(body: string): z.output<typeof WebhookReport> | undefined {
     return undefined;
   }
   // Deeper than any JSON the product takes: kept as the captured body, not carried in the run state.
-  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return undefined;
+  if (jsonTooDeepAt(json, MAX_JSON_DEPTH + 1) !== null) return isJsonObject(json) ? TOO_DEEP : undefined;
   const parsed = WebhookReport.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
