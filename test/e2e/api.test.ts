@@ -94,6 +94,40 @@ describe('hooks', () => {
     ]);
   });
 
+  it('shows when, mode and outputSchema in every view of a hook, mode inline unless given', async () => {
+    // Prepare
+    const when = { metadata: { resolution: ['4k', { prefix: 'uhd' }] } };
+    const outputSchema = { type: 'object', properties: { score: { type: 'number' } } };
+
+    // Act
+    const plain = await api('POST', '/hooks', { body: shellHook({ name: 'flow_plain', scopeId: 'p-flow' }) });
+    const created = await api('POST', '/hooks', {
+      body: shellHook({ name: 'flow', scopeId: 'p-flow', when, outputSchema, mode: 'detached' }),
+    });
+    const id = created.body.id as string;
+    const { id: _id, createdAt: _c, createdBy: _b, updatedAt: _u, ...fields } = created.body;
+    const replaced = await api('PUT', `/hooks/${id}`, {
+      body: { ...fields, mode: 'inline', when: undefined },
+    });
+    const read = await api('GET', `/hooks/${id}`);
+    const listed = await api('GET', '/hooks?scopeType=project&scopeId=p-flow');
+    const effective = await api('GET', '/hooks/effective/project/p-flow');
+
+    // Assess
+    expect(plain.body).toMatchObject({ mode: 'inline' });
+    expect(plain.body.when).toBeUndefined();
+    expect(plain.body.outputSchema).toBeUndefined();
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ when, outputSchema, mode: 'detached' });
+    expect(replaced.body).toMatchObject({ revision: 2, mode: 'inline', outputSchema });
+    expect(replaced.body.when).toBeUndefined();
+    expect(read.body).toEqual(replaced.body);
+    expect(listed.body.items.find((h: { id: string }) => h.id === id)).toEqual(replaced.body);
+    expect(effective.body.items.find((e: { hook: { id: string } }) => e.hook.id === id)?.hook).toEqual(
+      replaced.body,
+    );
+  });
+
   it('returns a webhook signing secret once, on create only', async () => {
     const created = await api('POST', '/hooks', {
       body: {
@@ -273,6 +307,85 @@ describe('test runs', () => {
       metadata: { take: 7 },
       test: true,
     });
+  });
+});
+
+describe('test runs with data flow', () => {
+  it('shows the data a run returned, checked against its outputSchema, and the outputs it was given', async () => {
+    // Prepare: the script prints what it got as outputs, then its report
+    const created = await api('POST', '/hooks', {
+      body: shellHook({
+        name: 'reports_data',
+        outputSchema: { type: 'object', properties: { score: { type: 'number' } }, required: ['score'] },
+        config: {
+          script:
+            'read -r input; echo "$input" | grep -o \'"outputs":{[^}]*}}\'; echo \'{"status":"passed","data":{"score":"high"}}\'',
+        },
+      }),
+    });
+    const outputs = { lint: { ok: true } };
+
+    // Act
+    const run = await api('POST', `/hooks/${created.body.id}/test`, { body: { input: { outputs } } });
+    const later = await api('GET', `/hooks/${created.body.id}/test-runs/${run.body.logId}`);
+    const logs = await api('GET', `/hooks/${created.body.id}/logs`);
+
+    // Assess: the data does not match (score is a string), so the run failed, naming the path
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({
+      status: 'failed',
+      data: { score: 'high' },
+      patch: null,
+      condition: null,
+    });
+    expect(run.body.errorMessage).toMatch(/outputSchema: data\.score/);
+    expect(run.body.input.outputs).toEqual(outputs);
+    expect(run.body.stdout).toContain('"outputs":{"lint":{"ok":true}}');
+    expect(later.body).toEqual(run.body);
+    expect(logs.body.items[0]).toMatchObject({ outputData: { score: 'high' }, patch: null });
+  });
+
+  it('says whether the given input matches the hook’s when, and runs the hook either way', async () => {
+    // Prepare
+    const when = { metadata: { resolution: ['4k'] } };
+    const created = await api('POST', '/hooks', {
+      body: shellHook({ name: 'conditional_test', when, config: { script: 'echo ran' } }),
+    });
+
+    // Act
+    const matching = await api('POST', `/hooks/${created.body.id}/test`, {
+      body: { input: { metadata: { resolution: '4k' } } },
+    });
+    const other = await api('POST', `/hooks/${created.body.id}/test`, {
+      body: { input: { metadata: { resolution: 'hd' } } },
+    });
+    const later = await api('GET', `/hooks/${created.body.id}/test-runs/${other.body.logId}`);
+
+    // Assess
+    expect(matching.body).toMatchObject({
+      status: 'passed',
+      stdout: 'ran\n',
+      condition: { when, matched: true },
+    });
+    expect(other.body).toMatchObject({
+      status: 'passed',
+      stdout: 'ran\n',
+      condition: { when, matched: false },
+    });
+    expect(later.body.condition).toEqual({ when, matched: false });
+  });
+
+  it('refuses test outputs that are not objects by hook name, naming the field', async () => {
+    const created = await api('POST', '/hooks', { body: shellHook({ name: 'bad_outputs' }) });
+    const answers = await Promise.all(
+      [{ lint: 1 }, { 'Not A Name': {} }, []].map((outputs) =>
+        api('POST', `/hooks/${created.body.id}/test`, { body: { input: { outputs } } }),
+      ),
+    );
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors.map((e: { path: string }) => e.path).join(' ')).toMatch(/input\.outputs/);
+    }
   });
 });
 
@@ -503,6 +616,24 @@ describe('reference routes', () => {
       ).toBeDefined();
     }
     expect(document.body.paths['/hooks'].post.requestBody.content['application/json'].schema).toBeDefined();
+    // the data-flow fields, in the hooks' answers, the logs' and the test run's
+    const hook = document.body.paths['/hooks/{id}'].get.responses['200'].content['application/json'].schema;
+    for (const variant of hook.oneOf)
+      expect(Object.keys(variant.properties)).toEqual(
+        expect.arrayContaining(['when', 'mode', 'outputSchema']),
+      );
+    const logs =
+      document.body.paths['/hooks/{id}/logs'].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(logs.properties.items.items.properties)).toEqual(
+      expect.arrayContaining(['outputData', 'patch']),
+    );
+    const test = document.body.paths['/hooks/{id}/test'].post;
+    expect(Object.keys(test.responses['200'].content['application/json'].schema.properties)).toEqual(
+      expect.arrayContaining(['data', 'patch', 'condition']),
+    );
+    expect(
+      test.requestBody.content['application/json'].schema.properties.input.properties.outputs,
+    ).toBeDefined();
   });
 });
 
@@ -763,6 +894,34 @@ describe('bad requests', () => {
       expect(answer.body.errors.map((e: { path: string }) => e.path)).toContain(field);
     if (field instanceof RegExp) expect(JSON.stringify(answer.body)).toMatch(field);
     expect(JSON.stringify(answer.body)).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+  });
+
+  /** The data-flow fields, refused on create and on replace alike, naming the field (or a path under it). */
+  const dataFlowCases: Array<[string, Record<string, unknown>, string]> = [
+    ['an outputSchema ajv cannot compile', { outputSchema: { type: 'nope' } }, 'outputSchema'],
+    ['a when that is no EventBridge pattern', { when: { metadata: { resolution: '4k' } } }, 'when'],
+    ['a detached hook that would block', { mode: 'detached', failureMode: 'block' }, 'mode'],
+    ['an unknown mode', { mode: 'sideways' }, 'mode'],
+  ];
+  const requests = {
+    POST: (fields: Record<string, unknown>) => api('POST', '/hooks', { body: shellHook(fields) }),
+    PUT: (fields: Record<string, unknown>) =>
+      api('PUT', `/hooks/${hookId}`, { body: { ...current, ...fields } }),
+  };
+
+  it.each(
+    dataFlowCases.flatMap(([name, fields, field]) =>
+      (['POST', 'PUT'] as const).map((method) => [method, name, fields, field] as const),
+    ),
+  )('%s refuses %s with 400 naming it', async (method, _case, fields, field) => {
+    const answer = await requests[method](fields);
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('content-type')).toBe('application/problem+json');
+    const paths: string[] = answer.body.errors.map((e: { path: string }) => e.path);
+    expect(
+      paths.some((path) => path === field || path.startsWith(`${field}.`)),
+      paths.join(', '),
+    ).toBe(true);
   });
 
   it('lets an editor write project hooks and says which methods a path takes', async () => {

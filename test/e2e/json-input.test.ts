@@ -181,6 +181,76 @@ describe('JSON from outside keeps every key', () => {
   });
 });
 
+describe('data-flow JSON keeps every key', () => {
+  it('stores and returns a when and an outputSchema whose keys are named like Object.prototype members', async () => {
+    // Prepare: as text, so `__proto__` is sent as an own key
+    const whenText =
+      '{"metadata":{"__proto__":["a"],"constructor":{"name":["Set"]},"toString":[{"exists":true}]}}';
+    const schemaText =
+      '{"type":"object","properties":{"__proto__":{"type":"object"},"constructor":{"type":"string"}},' +
+      '"required":["constructor"]}';
+    const body = (name: string) =>
+      `{"name":"${name}","type":"shell","hookPoint":"post_segment","scopeType":"project","scopeId":"p-json",` +
+      `"config":{"script":"true"},"when":${whenText},"outputSchema":${schemaText}}`;
+
+    // Act
+    const created = await api('POST', '/hooks', body('proto_flow'));
+    const read = await api('GET', `/hooks/${created.body.id}`);
+    const listed = await api('GET', '/hooks?scopeType=project&scopeId=p-json&hookPoint=post_segment');
+    const audit = await api('GET', `/hooks/${created.body.id}/audit`);
+    const {
+      id: _id,
+      createdAt: _c,
+      createdBy: _b,
+      updatedAt: _u,
+      when: _w,
+      outputSchema: _s,
+      ...fields
+    } = read.body;
+    const replacedText = `${JSON.stringify(fields).slice(0, -1)},"when":${whenText},"outputSchema":${schemaText}}`;
+    const replaced = await api('PUT', `/hooks/${created.body.id}`, replacedText);
+
+    // Assess: compared as text, which sees every own key and its order
+    expect(created.status).toBe(201);
+    for (const hook of [
+      created.body,
+      read.body,
+      listed.body.items.find((h: { id: string }) => h.id === created.body.id),
+      audit.body.items[0].after,
+      replaced.body,
+    ]) {
+      expect(text(hook.when)).toBe(whenText);
+      expect(text(hook.outputSchema)).toBe(schemaText);
+    }
+    expect(replaced.status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('keeps such keys in the data a test run returns, its answer and its log', async () => {
+    // Prepare
+    const dataText =
+      '{"__proto__":{"polluted":true},"constructor":"c","nested":{"constructor":{"name":"x"}}}';
+    const created = await api('POST', '/hooks', {
+      name: 'proto_data',
+      type: 'shell',
+      hookPoint: 'post_segment',
+      scopeType: 'project',
+      scopeId: 'p-json',
+      config: { script: `echo '{"status":"passed","data":${dataText}}'` },
+    });
+
+    // Act
+    const ran = await api('POST', `/hooks/${created.body.id}/test`, {});
+    const log = await api('GET', `/hooks/${created.body.id}/logs?limit=1`);
+
+    // Assess
+    expect(ran.body.status).toBe('passed');
+    expect(text(ran.body.data)).toBe(dataText);
+    expect(text(log.body.items[0].outputData)).toBe(dataText);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('how deep JSON may nest', () => {
   it('runs a stage whose metadata nests 32 levels, and rejects one of 33 naming detail.metadata', async () => {
     // Act

@@ -28,9 +28,13 @@ const logFields = {
   failureMode: FailureMode,
   outcome: Outcome,
   /** The `data` the hook returned (a JSON object), passed or not; null when none. */
-  outputData: JsonObject.nullable().default(null),
+  outputData: JsonObject.nullable()
+    .default(null)
+    .describe('the data the hook returned (a JSON object, at most 8 KiB), passed or not; null when none'),
   /** The patch of the stage this execution applied: only a passed hook's is; null otherwise. */
-  patch: StagePatch.nullable().default(null),
+  patch: StagePatch.nullable()
+    .default(null)
+    .describe('the stage patch this execution applied: only a passed hook applies one'),
   durationMs: z.number().min(0),
   startedAt: Timestamp,
   finishedAt: Timestamp,

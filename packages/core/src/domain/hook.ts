@@ -300,9 +300,15 @@ const commonFields = {
   locked: z.boolean().optional(),
   lockOverride: z.boolean().optional(),
   /** Runs only when the hook input matches (docs/api.md, "Conditions"). */
-  when: HookCondition.optional(),
-  mode: HookMode.default('inline'),
-  outputSchema: OutputSchema.optional(),
+  when: HookCondition.optional().describe(
+    'an EventBridge content-filter pattern on the hook input: the hook runs only when it matches (at most 4 KiB)',
+  ),
+  mode: HookMode.default('inline').describe(
+    'detached: runs after the stage verdict has gone out and cannot block (failureMode warn or ignore)',
+  ),
+  outputSchema: OutputSchema.optional().describe(
+    "JSON Schema 2020-12 the result's data must match, or the run fails (at most 16 KiB)",
+  ),
 };
 
 function checkScope(hook: { scopeType: string; scopeId?: string | null | undefined }, ctx: z.RefinementCtx) {

@@ -54,9 +54,12 @@ export const tooDeepMessage = (maxDepth: number = MAX_JSON_DEPTH) =>
 /**
  * A JSON object kept exactly as given, every own key included: unlike `z.record`, which drops a
  * `__proto__` key, and unlike a copy made by assignment, which turns one into a prototype. For values
- * inside the engine, already checked at the edge.
+ * inside the engine, already checked at the edge. Its JSON Schema (the OpenAPI document's) says `object`,
+ * which a custom check cannot tell zod.
  */
-export const JsonObject = z.custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' });
+export const JsonObject = z
+  .custom<Record<string, unknown>>(isJsonObject, { error: 'must be a JSON object' })
+  .meta({ type: 'object' });
 
 /**
  * A JSON object from outside: nests at most `maxDepth` levels (itself level 1) and is at most

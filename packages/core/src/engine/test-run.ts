@@ -1,13 +1,16 @@
 import { decodeTime, isValid, monotonicFactory } from 'ulid';
 import type { HookRunResult } from '../domain';
 import {
+  checkedOutput,
   type ExecutionLog,
   type Hook,
   type HookInput,
+  isJsonObject,
   type ScriptTestJob,
   type StageEventDetail,
   sampleInputOf,
 } from '../domain';
+import { compilePattern } from '../events/pattern';
 import type { ExecutionLogStore, HookRegistry, ScriptRunner, WebhookSender } from '../ports';
 import { executionLogDraft, hookInputFor, type LoggedHook } from './log-draft';
 import { engineError, outcomeOf } from './run-state';
@@ -31,19 +34,40 @@ export function testRunIssuedAt(id: string): Date | undefined {
   return id.startsWith(TEST_RUN_PREFIX) && isValid(ulid) ? new Date(decodeTime(ulid)) : undefined;
 }
 
+/** What a test run may be given: stage fields instead of the sample's, and earlier hooks' `outputs`. */
+export type TestRunGiven = Partial<StageEventDetail> & { outputs?: HookInput['outputs'] };
+
 /**
  * What a test run gives its hook, as the "test hook" button does: the point's sample input with the
- * given fields instead, marked `test: true`.
+ * given fields instead, marked `test: true`; `outputs` as if earlier hooks of the stage had handed them on.
  */
-export function testInputOf(hook: Hook, given: Partial<StageEventDetail>, invocationId: string): HookInput {
+export function testInputOf(hook: Hook, given: TestRunGiven, invocationId: string): HookInput {
+  const { outputs = {}, ...fields } = given;
   const sample = sampleInputOf(hook.hookPoint);
-  const detail = { ...sample, ...given, hookPoint: hook.hookPoint };
+  const detail = { ...sample, ...fields, hookPoint: hook.hookPoint };
   return hookInputFor(
     stageContextOf(detail),
     { id: hook.id, name: hook.name, revision: hook.revision },
     invocationId,
     true,
+    outputs,
   );
+}
+
+/** Whether a test run's input matches its hook's `when`, which a stage would check before running it. */
+export interface TestCondition {
+  when: Record<string, unknown>;
+  /** Null only when read back from a log whose input was cut at the capture limit. */
+  matched: boolean | null;
+}
+
+/**
+ * The hook's condition against `input` (a hook input, or a log's copy of one), the way a stage matches
+ * it; null when the hook has no `when`. A test run runs the hook whether it matches or not: it reports.
+ */
+export function testConditionOf(hook: Pick<Hook, 'when'>, input: unknown): TestCondition | null {
+  if (hook.when === undefined) return null;
+  return { when: hook.when, matched: isJsonObject(input) ? compilePattern(hook.when)(input) : null };
 }
 
 /** Logs a test run under its invocation id: no stage, no claim, no review, no verdict event. */
@@ -67,7 +91,10 @@ export interface WebhookTestDeps {
   webhooks: WebhookSender;
 }
 
-/** A webhook's test run, sent by the caller with the same sender a stage uses, and logged. */
+/**
+ * A webhook's test run, sent by the caller with the same sender a stage uses, its data and patch checked
+ * as a stage checks them (`outputSchema` too), and logged.
+ */
 export async function runWebhookTest(
   deps: WebhookTestDeps,
   hook: Extract<Hook, { type: 'webhook' }>,
@@ -75,7 +102,7 @@ export async function runWebhookTest(
 ): Promise<ExecutionLog> {
   const secret = await deps.registry.signingSecret(hook.id);
   const result = secret
-    ? await deps.webhooks.send(hook, input, secret)
+    ? checkedOutput(await deps.webhooks.send(hook, input, secret), hook.outputSchema)
     : engineError(new Date(), `webhook ${hook.name} has no signing secret`);
   return recordTestRun(deps.logs, hook, input, result);
 }
@@ -88,7 +115,8 @@ export interface ScriptTestDeps {
 
 /**
  * The script runner's side of a script hook's test run (a ScriptTestJob from the admin API): runs the
- * hook as the registry holds it and logs it, where the API waits for it. Nothing reaches the pipeline.
+ * hook as the registry holds it, checks its data and patch as a stage does, and logs it, where the API
+ * waits for it. Nothing reaches the pipeline.
  */
 export class ScriptTests {
   constructor(private readonly deps: ScriptTestDeps) {}
@@ -113,7 +141,7 @@ export class ScriptTests {
         new Date(),
         `hook ${job.hook.name} changed (now revision ${hook.revision}) before its test ran: test it again`,
       );
-    } else result = await this.deps.scripts.run(hook, job.input);
+    } else result = checkedOutput(await this.deps.scripts.run(hook, job.input), hook.outputSchema);
     return recordTestRun(this.deps.logs, job.hook, job.input, result);
   }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testHook, testRunOf } from '@stagehooks/core/admin';
-import type { Hook, ScriptTestJob } from '@stagehooks/core/domain';
+import type { Hook, HookInput, HookRunResult, ScriptTestJob } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry } from '@stagehooks/core/dynamodb';
 import { newTestRunId, ScriptTests, testInputOf } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
@@ -97,6 +97,132 @@ describe('testHook, a script', () => {
       status: 'finished',
       log: { id: run.logId, status: 'passed', stdout: 'late\n' },
     });
+  });
+});
+
+/** A webhook sender that answers every hook with `report` (its data and patch) and keeps what it sent. */
+function reportingSender(report: Pick<HookRunResult, 'data' | 'patch'>) {
+  const sent: HookInput[] = [];
+  const sender: WebhookSender = {
+    send: async (_hook, input) => {
+      sent.push(input);
+      const at = new Date().toISOString();
+      return {
+        status: 'passed',
+        exitCode: null,
+        stdout: null,
+        stderr: null,
+        responseStatus: 200,
+        responseBody: JSON.stringify(report),
+        errorMessage: null,
+        truncated: false,
+        startedAt: at,
+        finishedAt: at,
+        durationMs: 1,
+        ...report,
+      };
+    },
+  };
+  return { sender, sent };
+}
+
+const defineWebhook = async (name: string, fields: Record<string, unknown> = {}) =>
+  (
+    await registry.create(
+      hookCreate({
+        name,
+        type: 'webhook',
+        scopeType: 'project',
+        scopeId: 'p-test',
+        config: { url: 'https://hooks.example.com/t' },
+        ...fields,
+      }),
+      't',
+    )
+  ).hook;
+
+describe('testHook, data, patches and conditions', () => {
+  const report = { data: { score: 0.9 }, patch: { metadata: { graded: true } } };
+
+  it('logs the data and patch a passed run returns, and hands the given outputs to the hook', async () => {
+    // Prepare
+    const hook = await defineWebhook('reports');
+    const { sender, sent } = reportingSender(report);
+    const outputs = { lint: { ok: true } };
+
+    // Act
+    const run = await testHook({ ...deps(), webhooks: sender }, hook, { outputs }, { waitMs: 1_000 });
+
+    // Assess
+    if (run.status !== 'finished') throw new Error(`expected a finished run, got ${run.status}`);
+    expect(run.log).toMatchObject({ status: 'passed', outputData: report.data, patch: report.patch });
+    expect(sent[0]?.outputs).toEqual(outputs);
+    expect(run.input).toMatchObject({ outputs });
+    expect(run.condition).toBeNull();
+  });
+
+  it('fails a run whose data does not match the outputSchema, naming the path, and applies no patch', async () => {
+    // Prepare
+    const outputSchema = { type: 'object', properties: { score: { type: 'string' } } };
+    const hook = await defineWebhook('schema_checked', { outputSchema });
+
+    // Act
+    const run = await testHook(
+      { ...deps(), webhooks: reportingSender(report).sender },
+      hook,
+      {},
+      { waitMs: 1_000 },
+    );
+
+    // Assess
+    if (run.status !== 'finished') throw new Error(`expected a finished run, got ${run.status}`);
+    expect(run.log).toMatchObject({ status: 'failed', outputData: report.data, patch: null });
+    expect(run.log.errorMessage).toMatch(/data does not match outputSchema: data\.score/);
+  });
+
+  it('says whether the input matches the hook’s when, and runs the hook either way', async () => {
+    // Prepare
+    const when = { metadata: { resolution: ['4k'] } };
+    const hook = await defineWebhook('conditional', { when });
+    const { sender, sent } = reportingSender({});
+    const testDeps = { ...deps(), webhooks: sender };
+
+    // Act
+    const matching = await testHook(testDeps, hook, { metadata: { resolution: '4k' } }, { waitMs: 1_000 });
+    const other = await testHook(testDeps, hook, { metadata: { resolution: 'hd' } }, { waitMs: 1_000 });
+    const later = await testRunOf({ logs }, hook, other.status === 'finished' ? other.log.id : '');
+
+    // Assess
+    expect(matching).toMatchObject({ status: 'finished', condition: { when, matched: true } });
+    expect(other).toMatchObject({ status: 'finished', condition: { when, matched: false } });
+    expect(other.status === 'finished' && other.log.status).toBe('passed');
+    expect(sent).toHaveLength(2);
+    expect(later).toMatchObject({ status: 'finished', condition: { when, matched: false } });
+  });
+
+  it('checks a script’s data against its outputSchema on the runner’s side', async () => {
+    // Prepare
+    const hook = (
+      await registry.create(
+        hookCreate({
+          name: 'script_data',
+          scopeType: 'project',
+          scopeId: 'p-test',
+          outputSchema: { type: 'object', properties: { count: { type: 'integer' } }, required: ['count'] },
+          config: { script: `echo '{"status":"passed","data":{"size":3}}'` },
+        }),
+        't',
+      )
+    ).hook;
+
+    // Act
+    const logged = await tests.run(jobOf(hook));
+
+    // Assess
+    expect(logged).toMatchObject({ status: 'failed', outputData: { size: 3 } });
+    expect(logged.errorMessage).toMatch(
+      /data does not match outputSchema: data: must have required property 'count'/,
+    );
   });
 });
 

@@ -8,23 +8,31 @@ import {
   testRunOf,
 } from '@stagehooks/core/admin';
 import {
+  boundedJsonObject,
+  DATA_LIMIT_BYTES,
   EffectiveHook,
   ExecutionLog,
   ExecutionStatus,
   Hook,
   HookAuditEntry,
+  HookCondition,
   HookCreate,
+  HookName,
   HookPoint,
   HookReplace,
   HookRunResult,
   hookPointInfo,
   JsonObject,
+  jsonBytes,
   Review,
   ReviewDecisionInput,
   ReviewStatus,
+  recordOfOwnKeys,
   ScopeId,
   ScopeType,
+  STAGE_FLOW_LIMIT_BYTES,
   StageEventDetail,
+  StagePatch,
 } from '@stagehooks/core/domain';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
@@ -68,29 +76,61 @@ const pageOf = <S extends z.ZodType>(item: S) =>
     nextCursor: z.string().optional().describe('pass as `cursor` for the next page'),
   });
 
+/** Earlier hooks' data as a test run hands it on: each within a hook's data bound, all within a stage's. */
+const TestOutputs = recordOfOwnKeys(HookName, boundedJsonObject(DATA_LIMIT_BYTES)).superRefine(
+  (outputs, ctx) => {
+    if (jsonBytes(outputs) > STAGE_FLOW_LIMIT_BYTES)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at most ${STAGE_FLOW_LIMIT_BYTES / 1024} KiB as JSON`,
+      });
+  },
+);
+
 const TestRequest = z
   .strictObject({
     input: StageEventDetail.omit({ hookPoint: true })
       .partial()
+      .extend({
+        outputs: TestOutputs.optional().describe(
+          "earlier hooks' data by hook name, as the hook input's `outputs` (default {})",
+        ),
+      })
       .optional()
       .describe("fields to use instead of the point's sample input"),
   })
   .optional();
 
+const TestCondition = z
+  .object({
+    when: HookCondition,
+    matched: z
+      .boolean()
+      .nullable()
+      .describe('null only when read later from a log whose input was cut at the capture limit'),
+  })
+  .nullable()
+  .describe("whether the input matches the hook's `when` (null without one); the hook runs either way");
+
 const TestResult = HookRunResult.omit({
   message: true,
   data: true,
+  patch: true,
   startedAt: true,
   finishedAt: true,
 }).extend({
   logId: z.string(),
   input: JsonObject,
+  data: JsonObject.nullable().describe('the data the hook returned, as its log keeps it (`outputData`)'),
+  patch: StagePatch.nullable().describe('the stage patch a stage would apply: only a passed run has one'),
+  condition: TestCondition,
 });
 
 const TestRunning = z.object({
   status: z.literal('running'),
   logId: z.string().describe('the test run id: GET /hooks/{id}/test-runs/{logId} reads it later'),
   input: JsonObject.optional(),
+  condition: TestCondition.optional(),
 });
 
 const HookPointItem = z.object({
@@ -138,15 +178,20 @@ async function existingHook(deps: AdminApiDeps, id: string) {
 /** A finished test run as the API answers it: 200 with the result; a running one 202, where to look later. */
 function testRunAnswer(hookId: string, run: HookTestRun): RouteResult {
   if (run.status === 'running') {
-    const { logId, input } = run;
+    const { logId, input, condition } = run;
     const location = `/hooks/${hookId}/test-runs/${logId}`;
     return {
       status: 202,
-      body: { status: 'running', logId, ...(input && { input }) },
+      body: {
+        status: 'running',
+        logId,
+        ...(input && { input }),
+        ...(condition !== undefined && { condition }),
+      },
       headers: { location },
     };
   }
-  const { log, input } = run;
+  const { log, input, condition } = run;
   return ok({
     status: log.status,
     exitCode: log.exitCode,
@@ -159,6 +204,9 @@ function testRunAnswer(hookId: string, run: HookTestRun): RouteResult {
     truncated: log.truncated,
     logId: log.id,
     input,
+    data: log.outputData,
+    patch: log.patch,
+    condition,
   });
 }
 
@@ -299,7 +347,7 @@ export const routes: Route[] = [
     method: 'POST',
     path: '/hooks/{id}/test',
     summary:
-      "Run a hook once with its point's sample input (or the given one); logged with test: true, no pipeline effect",
+      "Run a hook once with its point's sample input (or the given one); logged with test: true, no pipeline effect; says whether the input matches the hook's `when` (it runs either way)",
     access: 'write',
     params: z.strictObject({ id: PathId }),
     body: TestRequest,

@@ -1,5 +1,5 @@
 import { ValidationError } from '@stagehooks/core/errors';
-import { type AdminApiDeps, type Route, routes } from '@stagehooks/functions/api';
+import { type AdminApiDeps, openApiDocument, type Route, routes } from '@stagehooks/functions/api';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { defineRoute } from '../../src/api/route';
@@ -85,5 +85,44 @@ describe('defineRoute', () => {
     expect(echo).toMatchObject({ method: 'POST', path: '/things/{id}', access: 'write' });
     expect(Object.keys(echo.params?.shape ?? {})).toEqual(['id']);
     for (const route of routes) expect(typeof route.handle).toBe('function');
+  });
+});
+
+describe('the OpenAPI document', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: a generated JSON document, read by path
+  const document = openApiDocument(routes, { serverUrl: 'http://127.0.0.1', version: 'test' }) as any;
+  const answer = (path: string, method: string, status = '200') =>
+    document.paths[path][method].responses[status].content['application/json'].schema;
+
+  it('documents when, mode and outputSchema on every hook, as objects and an enum', () => {
+    for (const variant of answer('/hooks/{id}', 'get').oneOf)
+      expect(variant.properties).toMatchObject({
+        when: { type: 'object', description: expect.any(String) },
+        mode: { enum: ['inline', 'detached'], default: 'inline' },
+        outputSchema: { type: 'object' },
+      });
+    const body = document.paths['/hooks'].post.requestBody.content['application/json'].schema;
+    for (const variant of body.oneOf)
+      expect(Object.keys(variant.properties)).toEqual(
+        expect.arrayContaining(['when', 'mode', 'outputSchema']),
+      );
+  });
+
+  it('documents outputData and patch on logs, and data, patch, condition and outputs on test runs', () => {
+    expect(answer('/jobs/{id}/hook-logs', 'get').properties.items.items.properties).toMatchObject({
+      outputData: { type: ['object', 'null'] },
+      patch: { anyOf: [{ properties: { segmentPath: {}, metadata: {} } }, { type: 'null' }] },
+    });
+    for (const [path, method] of [
+      ['/hooks/{id}/test', 'post'],
+      ['/hooks/{id}/test-runs/{runId}', 'get'],
+    ] as const)
+      expect(Object.keys(answer(path, method).properties)).toEqual(
+        expect.arrayContaining(['data', 'patch', 'condition']),
+      );
+    const test = document.paths['/hooks/{id}/test'].post.requestBody.content['application/json'].schema;
+    expect(test.properties.input.properties.outputs).toMatchObject({
+      additionalProperties: { type: 'object' },
+    });
   });
 });

@@ -2,7 +2,10 @@ import { type Hook, HookCreate, HookReplace, safeParseFields } from '@stagehooks
 import { type FieldIssue, ValidationError } from '@stagehooks/core/errors';
 import type { HookRegistry } from '@stagehooks/core/ports';
 
-/** A declarative registry file: `{ "hooks": [ ... ] }` or a bare array, each entry a hook as POST /hooks takes it. */
+/**
+ * A declarative registry file: `{ "hooks": [ ... ] }` or a bare array, each entry a hook as POST /hooks
+ * takes it, checked the same way (`when`, `mode` and `outputSchema` too), its issues named by entry.
+ */
 export function parseHooksFile(content: string, source = 'hooks file'): HookCreate[] {
   let json: unknown;
   try {
@@ -52,6 +55,11 @@ export interface ApplyResult {
   signingSecret?: string;
 }
 
+/**
+ * What an apply compares to tell a changed hook from one that matches: its writable fields, the config
+ * with sorted keys, `when` and `outputSchema` as written (their key order is kept as stored, so a file
+ * that only reorders them updates the hook and it reads back as the file says).
+ */
 const writable = (hook: HookCreate | Hook) => {
   const { config, ...rest } = hook as Record<string, unknown> & { config: Record<string, unknown> };
   const { signingSecret: _secret, ...storedConfig } = config;
@@ -68,6 +76,9 @@ const writable = (hook: HookCreate | Hook) => {
       'enabled',
       'locked',
       'lockOverride',
+      'mode',
+      'when',
+      'outputSchema',
     ].map((k) => [k, rest[k]]),
   );
   return JSON.stringify({ ...fields, config: sortKeys(storedConfig) });
