@@ -131,7 +131,7 @@ const conditions = new Map<string, (input: unknown) => boolean>();
 const CONDITION_CACHE_ENTRIES = 256;
 
 /** Whether a hook's `when` (an event pattern, checked when the hook was saved) matches its input. */
-export function conditionMatches(when: Record<string, unknown>, input: HookInput): boolean {
+export function conditionMatches(when: Record<string, unknown>, input: unknown): boolean {
   const key = JSON.stringify(when);
   let matches = conditions.get(key);
   if (!matches) {

@@ -10,10 +10,9 @@ import {
   type StageEventDetail,
   sampleInputOf,
 } from '../domain';
-import { compilePattern } from '../events/pattern';
 import type { ExecutionLogStore, HookRegistry, ScriptRunner, WebhookSender } from '../ports';
 import { executionLogDraft, hookInputFor, type LoggedHook } from './log-draft';
-import { engineError, outcomeOf } from './run-state';
+import { conditionMatches, engineError, outcomeOf } from './run-state';
 import { stageContextOf } from './stage-context';
 
 const nextId = monotonicFactory();
@@ -67,7 +66,7 @@ export interface TestCondition {
  */
 export function testConditionOf(hook: Pick<Hook, 'when'>, input: unknown): TestCondition | null {
   if (hook.when === undefined) return null;
-  return { when: hook.when, matched: isJsonObject(input) ? compilePattern(hook.when)(input) : null };
+  return { when: hook.when, matched: isJsonObject(input) ? conditionMatches(hook.when, input) : null };
 }
 
 /** Logs a test run under its invocation id: no stage, no claim, no review, no verdict event. */
