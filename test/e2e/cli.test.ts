@@ -60,7 +60,7 @@ describe('the demo', () => {
     expect(text).toMatch(/check_frame_budget +\{"frames":240,"budget":480\}/);
     expect(text).toMatch(/upscale_check_4k +skipped +ignored/);
     expect(text).toMatch(/cdn_purge +detached +continued/);
-    expect(text).toMatch(/post_delivery, after the verdict:\n.*\n.*cdn_purge +passed +continued/);
+    expect(text).toMatch(/post_delivery, after the verdict:\n.*\n.*\ncdn_purge +passed +continued/);
   }, 60_000);
 });
 

@@ -301,7 +301,8 @@ export function formatStage(
         ['hook', 'patch'],
       ),
     );
-    if (completion.stage?.segmentPath) lines.push(`segmentPath now ${completion.stage.segmentPath}`);
+    if (patches.some((p) => p.patch.segmentPath !== undefined) && completion.stage?.segmentPath)
+      lines.push(`segmentPath now ${completion.stage.segmentPath}`);
   }
   if (detached.length > 0) lines.push('detached, after the verdict:', resultTable(detached));
   return `${lines.join('\n')}\n`;
