@@ -110,6 +110,13 @@ export async function startWebhookReceiver() {
       ownMs.delete(jobId);
       return own;
     },
+    /** When this job's first call came in and its last was answered (performance.now()), without taking them. */
+    spanOf(jobId: string): { firstStart: number; lastEnd: number } | undefined {
+      const jobCalls = calls.get(jobId);
+      const first = jobCalls?.[0];
+      const last = jobCalls?.at(-1);
+      return first && last ? { firstStart: first.start, lastEnd: last.end } : undefined;
+    },
     /**
      * For each of this job's calls after the first: from the response to the call before to this request
      * (ms). Between a stage's hooks this is all orchestration, with no DynamoDB round trip in it.

@@ -215,6 +215,35 @@ describe('hooks that hand data and patches on, through the local stack', () => {
     expect(Object.keys(verdict.detail.outputs as object)).toHaveLength(8);
   });
 
+  it('fails data that is not an object and a patch with a key it does not know, naming them', async () => {
+    // Prepare
+    const project = 'p-df-shapes';
+    answers.set('/shapes/number', json({ data: 5 }));
+    answers.set('/shapes/patch', json({ patch: { segmentPath: 's3://b/x.mp4', segment: 's3://b/y.mp4' } }));
+    for (const [i, name] of ['number', 'patch'].entries()) {
+      await t.define({
+        name,
+        type: 'webhook',
+        failureMode: 'warn',
+        ...at(project, i),
+        config: { url: receiver.url(`/shapes/${name}`) },
+      });
+    }
+
+    // Act
+    await t.emit({ hookPoint: 'post_segment', jobId: 'job-df-shapes', projectId: project });
+    const verdict = await t.receiver.verdict('job-df-shapes', 'post_segment');
+
+    // Assess: both fail, nothing is handed on
+    expect(verdict.detail).toMatchObject({ verdict: 'warned', outputs: {}, patches: [] });
+    expect((await logOf('job-df-shapes', 'number')).errorMessage).toBe(
+      'data must be a JSON object, not a number',
+    );
+    expect((await logOf('job-df-shapes', 'patch')).errorMessage).toBe(
+      'patch.segment: not a patch field (segmentPath, metadata)',
+    );
+  });
+
   it('fails data that does not match the outputSchema, naming the path', async () => {
     // Prepare
     const project = 'p-df-schema';
