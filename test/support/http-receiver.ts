@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { HttpWebhookSender, type HttpWebhookSenderInit } from '@stagehooks/core/executors/webhook';
 
 /** One request as the receiver got it. */
 export interface ReceivedRequest {
@@ -126,4 +127,21 @@ export class HttpReceiver {
     }, response.delayMs);
     this.#timers.add(timer);
   }
+}
+
+/**
+ * A webhook sender allowed to call `receiver` (and nothing else private), with fast retry backoff: tests
+ * are about what is retried, not how long it waits. No secret resolves unless `options` brings a resolver.
+ */
+export function senderTo(
+  receiver: HttpReceiver,
+  options: Partial<HttpWebhookSenderInit> = {},
+): HttpWebhookSender {
+  return new HttpWebhookSender({
+    secrets: { resolve: async (ref) => Promise.reject(new Error(`no secret ${ref}`)) },
+    allow: [`127.0.0.1:${receiver.port}`],
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 20,
+    ...options,
+  });
 }

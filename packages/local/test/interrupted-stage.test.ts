@@ -11,7 +11,7 @@ import type { EventPublisher } from '@stagehooks/core/ports';
 import { createTestTable } from '@test/dynamodb';
 import { hookResult } from '@test/results';
 import { openReview } from '@test/reviews';
-import { executionArn, stageOf } from '@test/stages';
+import { executionArn, plannedHook, runOf, stageOf } from '@test/stages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concludeInterrupted, type InterruptedStageDeps } from '../src/stack/interrupted-stage';
 
@@ -28,22 +28,9 @@ afterAll(() => table.drop());
 
 const executionId = executionArn;
 const stage = stageOf;
-const planned = (name: string, failureMode: PlannedHook['failureMode'] = 'warn'): PlannedHook => ({
-  id: `id-${name}`,
-  name,
-  type: 'webhook',
-  revision: 1,
-  failureMode,
-  isolation: null,
-  source: { scopeType: 'project', scopeId: 'p1' },
-  mode: 'inline',
-  when: null,
-});
-const planOf = (...hooks: PlannedHook[]): RunState => ({
-  ...initialRun(),
-  plan: { hooks, count: hooks.length },
-  current: hooks[0] ?? null,
-});
+const planned = (name: string, failureMode: PlannedHook['failureMode'] = 'warn') =>
+  plannedHook(name, { failureMode });
+const planOf = runOf;
 const passed = hookResult({
   exitCode: null,
   stdout: null,

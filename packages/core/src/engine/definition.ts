@@ -446,37 +446,23 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         ResultPath: '$.run',
         Next: s.writeExecutionLogs,
       },
-      [s.emitVerdict]: {
-        Type: 'Task',
-        Comment:
-          'Tells the pipeline the stage verdict: "Stage Hooks Completed", with what the hooks handed on',
-        Resource: 'arn:aws:states:::events:putEvents',
-        TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
-        Parameters: {
-          Entries: [
-            {
-              EventBusName: placeholder('EventBusName'),
-              Source: stagehooksEventSource,
-              DetailType: stageCompletedDetailType,
-              Detail: {
-                'jobId.$': '$.stage.jobId',
-                'hookPoint.$': '$.stage.hookPoint',
-                'verdict.$': '$.run.verdict',
-                'executionId.$': '$$.Execution.Id',
-                'results.$': '$.run.results',
-                'review.$': '$.run.review',
-                'logsError.$': '$.run.logsError',
-                'outputs.$': '$.run.outputs',
-                'stage.$': '$.run.stage',
-                'patches.$': '$.run.patches',
-              },
-            },
-          ],
+      [s.emitVerdict]: putEventsTask(
+        'Tells the pipeline the stage verdict: "Stage Hooks Completed", with what the hooks handed on',
+        stageCompletedDetailType,
+        {
+          'jobId.$': '$.stage.jobId',
+          'hookPoint.$': '$.stage.hookPoint',
+          'verdict.$': '$.run.verdict',
+          'executionId.$': '$$.Execution.Id',
+          'results.$': '$.run.results',
+          'review.$': '$.run.review',
+          'logsError.$': '$.run.logsError',
+          'outputs.$': '$.run.outputs',
+          'stage.$': '$.run.stage',
+          'patches.$': '$.run.patches',
         },
-        ResultPath: null,
-        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 }],
-        Next: s.anyDetached,
-      },
+        s.anyDetached,
+      ),
       [s.anyDetached]: {
         Type: 'Choice',
         Comment: 'Detached hooks left to run, or skipped ones to report: they come after the verdict',
@@ -494,34 +480,43 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
         ResultPath: '$.run',
         Next: s.nextHook,
       },
-      [s.emitDetachedCompleted]: {
-        Type: 'Task',
-        Comment:
-          'The detached hooks are done: "Stage Hooks Detached Completed", with their results and log ids',
-        Resource: 'arn:aws:states:::events:putEvents',
-        TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
-        Parameters: {
-          Entries: [
-            {
-              EventBusName: placeholder('EventBusName'),
-              Source: stagehooksEventSource,
-              DetailType: stageDetachedCompletedDetailType,
-              Detail: {
-                'jobId.$': '$.stage.jobId',
-                'hookPoint.$': '$.stage.hookPoint',
-                'executionId.$': '$$.Execution.Id',
-                'results.$': '$.run.detachedResults',
-                'logsError.$': '$.run.logsError',
-              },
-            },
-          ],
+      [s.emitDetachedCompleted]: putEventsTask(
+        'The detached hooks are done: "Stage Hooks Detached Completed", with their results and log ids',
+        stageDetachedCompletedDetailType,
+        {
+          'jobId.$': '$.stage.jobId',
+          'hookPoint.$': '$.stage.hookPoint',
+          'executionId.$': '$$.Execution.Id',
+          'results.$': '$.run.detachedResults',
+          'logsError.$': '$.run.logsError',
         },
-        ResultPath: null,
-        Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 }],
-        Next: s.stageComplete,
-      },
+        s.stageComplete,
+      ),
       [s.stageComplete]: { Type: 'Succeed' },
     },
+  };
+}
+
+/** A putEvents task that sends one stagehooks event of `detailType` to the bus, retried on any error. */
+function putEventsTask(comment: string, detailType: string, detail: Record<string, string>, next: string) {
+  return {
+    Type: 'Task',
+    Comment: comment,
+    Resource: 'arn:aws:states:::events:putEvents',
+    TimeoutSeconds: LAMBDA_TASK_TIMEOUT_SECONDS,
+    Parameters: {
+      Entries: [
+        {
+          EventBusName: placeholder('EventBusName'),
+          Source: stagehooksEventSource,
+          DetailType: detailType,
+          Detail: detail,
+        },
+      ],
+    },
+    ResultPath: null,
+    Retry: [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 5, BackoffRate: 2 }],
+    Next: next,
   };
 }
 

@@ -294,10 +294,9 @@ function withPlaceholders(run: RunState): RunState {
   return { ...run, results: [...run.results, ...placeholders] };
 }
 
-/** The current hook recorded as skipped, with `reason` in its pending log, and the loop past it. */
-function recordSkip(run: RunState, hook: PlannedHook, reason: string, at: Date): RunState {
-  const { index } = run;
-  const entry: PendingLog = {
+/** The pending log of the hook at `index`, skipped because of `reason`. */
+function skippedLog(hook: PlannedHook, index: number, reason: string, at: Date): PendingLog {
+  return {
     index,
     hookRevision: hook.revision,
     result: { ...emptyResult(at.toISOString()), errorMessage: reason },
@@ -305,7 +304,11 @@ function recordSkip(run: RunState, hook: PlannedHook, reason: string, at: Date):
     outcome: 'ignored',
     recordedAt: at.getTime(),
   };
-  const result: StageResult = {
+}
+
+/** A skipped hook's line in the verdict (its log id comes when the log is written). */
+function skippedResult(hook: PlannedHook): StageResult {
+  return {
     hookId: hook.id,
     name: hook.name,
     status: 'skipped',
@@ -313,12 +316,17 @@ function recordSkip(run: RunState, hook: PlannedHook, reason: string, at: Date):
     durationMs: 0,
     logId: null,
   };
+}
+
+/** The current hook recorded as skipped, with `reason` in its pending log, and the loop past it. */
+function recordSkip(run: RunState, hook: PlannedHook, reason: string, at: Date): RunState {
+  const { index } = run;
   return {
     ...run,
     index: index + 1,
     current: run.plan.hooks[index + 1] ?? null,
-    ...withResult(run, hook, result),
-    pending: [...run.pending, entry],
+    ...withResult(run, hook, skippedResult(hook)),
+    pending: [...run.pending, skippedLog(hook, index, reason, at)],
   };
 }
 
@@ -418,24 +426,7 @@ export function skipRemaining(
 ): RunState {
   const remaining = run.plan.hooks.slice(run.index);
   const skippedIds = new Set(remaining.map((hook) => hook.id));
-  const skipped = remaining.map(
-    (hook, offset): PendingLog => ({
-      index: run.index + offset,
-      hookRevision: hook.revision,
-      result: { ...emptyResult(at.toISOString()), errorMessage: reason },
-      status: 'skipped',
-      outcome: 'ignored',
-      recordedAt: at.getTime(),
-    }),
-  );
-  const skippedResult = (hook: PlannedHook): StageResult => ({
-    hookId: hook.id,
-    name: hook.name,
-    status: 'skipped',
-    outcome: 'ignored',
-    durationMs: 0,
-    logId: null,
-  });
+  const skipped = remaining.map((hook, offset) => skippedLog(hook, run.index + offset, reason, at));
   // Once the verdict is out, what is left is detached and reported after it; before, in the verdict,
   // without the placeholders of the hooks that will not run after all.
   const results = run.verdictSent

@@ -14,7 +14,7 @@ import {
   skipRemaining,
 } from '@stagehooks/core/engine';
 import { hookResult } from '@test/results';
-import { executionArn, stageOf } from '@test/stages';
+import { executionArn, plannedHook as planned, stageOf } from '@test/stages';
 import { describe, expect, it } from 'vitest';
 
 // Pure: what the run state makes of data, patches, conditions and detached hooks.
@@ -25,19 +25,6 @@ const stage: Stage = {
   segmentPath: 's3://b/seg.mp4',
   metadata: { fps: 24, draft: true },
 };
-
-const planned = (name: string, extra: Partial<PlannedHook> = {}): PlannedHook => ({
-  id: `id-${name}`,
-  name,
-  type: 'webhook',
-  revision: 1,
-  failureMode: 'warn',
-  isolation: null,
-  source: { scopeType: 'project', scopeId: 'p1' },
-  mode: 'inline',
-  when: null,
-  ...extra,
-});
 
 /** The run as ResolveEffectiveHooks leaves it for `hooks` (conditions checked from the start). */
 const planOf = (...hooks: PlannedHook[]): RunState =>

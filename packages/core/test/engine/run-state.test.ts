@@ -17,32 +17,13 @@ import {
   withinPendingBudget,
 } from '@stagehooks/core/engine';
 import { hookResult } from '@test/results';
-import { executionArn, stageOf } from '@test/stages';
+import { executionArn, plannedHook as planned, runOf, stageOf } from '@test/stages';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 // Pure: plain objects in, plain objects out; no store, no executor.
 const executionId = executionArn('job-pure-1');
 const at = new Date('2026-11-20T12:00:00.000Z');
-
-const planned = (name: string, extra: Partial<PlannedHook> = {}): PlannedHook => ({
-  id: `id-${name}`,
-  name,
-  type: 'webhook',
-  revision: 1,
-  failureMode: 'warn',
-  isolation: null,
-  source: { scopeType: 'project', scopeId: 'p1' },
-  mode: 'inline',
-  when: null,
-  ...extra,
-});
-
-const runOf = (...hooks: PlannedHook[]): RunState => ({
-  ...initialRun(),
-  plan: { hooks, count: hooks.length },
-  current: hooks[0] ?? null,
-});
 
 const result = (status: HookRunResult['status'] = 'passed', extra: Partial<HookRunResult> = {}) =>
   hookResult({ status, exitCode: status === 'passed' ? 0 : 1, ...extra });

@@ -1,7 +1,7 @@
 import { CAPTURE_LIMIT_BYTES } from '@stagehooks/core/domain';
-import { HttpWebhookSender, type HttpWebhookSenderInit } from '@stagehooks/core/executors/webhook';
+import type { HttpWebhookSender, HttpWebhookSenderInit } from '@stagehooks/core/executors/webhook';
 import { freePort } from '@test/free-port';
-import { HttpReceiver } from '@test/http-receiver';
+import { HttpReceiver, senderTo } from '@test/http-receiver';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,14 +23,7 @@ describe('HttpWebhookSender against a real HTTP receiver', () => {
   let receiver: HttpReceiver;
   let sender: HttpWebhookSender;
   const senderFor = (options: Partial<HttpWebhookSenderInit> = {}) =>
-    new HttpWebhookSender({
-      secrets,
-      allow: [`127.0.0.1:${receiver.port}`],
-      // Fast backoff: the tests are about what is retried, not how long it waits.
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 20,
-      ...options,
-    });
+    senderTo(receiver, { secrets, ...options });
   const hookAt = (config: Record<string, unknown> = {}) => webhookHook({ url: receiver.url(), ...config });
 
   beforeAll(async () => {

@@ -11,9 +11,9 @@ import {
   stateNames,
 } from '@stagehooks/core/engine';
 import { ProcessScriptRunner } from '@stagehooks/core/executors/script';
-import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import type { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import { createTestTable } from '@test/dynamodb';
-import { HttpReceiver } from '@test/http-receiver';
+import { HttpReceiver, senderTo } from '@test/http-receiver';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepFunctionsTaskReporter } from '../../src/aws';
@@ -33,10 +33,7 @@ const sfn = mockClient(sfnClient);
 beforeAll(async () => {
   table = await createTestTable();
   receiver = await HttpReceiver.start();
-  sender = new HttpWebhookSender({
-    secrets: { resolve: async (ref) => Promise.reject(new Error(`no secret ${ref}`)) },
-    allow: [`127.0.0.1:${receiver.port}`],
-  });
+  sender = senderTo(receiver);
 });
 afterAll(async () => {
   sender?.close();

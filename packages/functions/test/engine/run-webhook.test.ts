@@ -1,9 +1,9 @@
 import { HookCreate } from '@stagehooks/core/domain';
 import { DynamoExecutionLogStore, DynamoHookRegistry } from '@stagehooks/core/dynamodb';
 import type { PlannedHook, RunHookArgs } from '@stagehooks/core/engine';
-import { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
+import type { HttpWebhookSender } from '@stagehooks/core/executors/webhook';
 import { createTestTable } from '@test/dynamodb';
-import { HttpReceiver } from '@test/http-receiver';
+import { HttpReceiver, senderTo } from '@test/http-receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsStageTasks, createStageHandlers } from '../../src/engine';
 import { lambdaContext, poolJobFor } from '../fixtures';
@@ -15,12 +15,7 @@ let sender: HttpWebhookSender;
 beforeAll(async () => {
   table = await createTestTable();
   receiver = await HttpReceiver.start();
-  sender = new HttpWebhookSender({
-    secrets: { resolve: async (ref) => Promise.reject(new Error(`no secret ${ref}`)) },
-    allow: [`127.0.0.1:${receiver.port}`],
-    retryBaseDelayMs: 5,
-    retryMaxDelayMs: 20,
-  });
+  sender = senderTo(receiver);
 });
 afterAll(async () => {
   sender?.close();
