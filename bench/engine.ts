@@ -464,6 +464,7 @@ export async function benchEngine(): Promise<boolean> {
       attempt: 1,
       test: false,
       outputs: {},
+      verdict: 'passed',
     };
     const sampleResult = await directWebhooks.send(
       sampleHook as Extract<Hook, { type: 'webhook' }>,
@@ -1068,6 +1069,7 @@ async function measureSandbox(stack: LocalStack): Promise<Record<string, string 
       attempt: 1,
       test: false,
       outputs: {},
+      verdict: 'passed',
     };
     const times = new Map<string, number[]>(runners.map(([mode]) => [mode, []]));
     const failures = new Map<string, string>();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boundedJsonObject, JsonObject, recordOfOwnKeys } from './json';
-import { HookPoint, JobId, ScopeId } from './vocabulary';
+import { HookPoint, JobId, ScopeId, StageVerdict } from './vocabulary';
 
 /** Both travel in the state machine's state (256 KiB on AWS) with each hook's result. */
 export const CONTEXT_LIMIT_BYTES = 32 * 1024;
@@ -34,5 +34,10 @@ export const HookInput = z.strictObject({
   test: z.boolean(),
   /** The `data` of every earlier hook of the stage that passed and returned some, by hook name. */
   outputs: recordOfOwnKeys(z.string(), JsonObject).default({}),
+  /**
+   * The stage's verdict as it stands when the hook's turn comes: `warned` once an earlier hook warned;
+   * for a detached hook, the verdict the pipeline was sent.
+   */
+  verdict: StageVerdict.default('passed'),
 });
 export type HookInput = z.output<typeof HookInput>;

@@ -191,6 +191,8 @@ export const ResolveEffectiveHooksArgs = z.object({
 export const HandedOn = z.object({
   stage: PatchedStage.nullable().default(null),
   outputs: z.record(z.string(), JsonObject).default({}),
+  /** The verdict so far (absent in an older definition's job: passed). */
+  verdict: StageVerdict.default('passed'),
 });
 export type HandedOn = z.output<typeof HandedOn>;
 

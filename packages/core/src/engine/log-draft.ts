@@ -41,6 +41,7 @@ export function hookInputFor(
   invocationId: string,
   test: boolean,
   outputs: HookInput['outputs'] = {},
+  verdict: HookInput['verdict'] = 'passed',
 ): HookInput {
   return {
     invocationId,
@@ -55,6 +56,7 @@ export function hookInputFor(
     attempt: 1,
     test,
     outputs,
+    verdict,
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   HookRunResult,
   Outcome,
   PatchedStage,
+  StageVerdict,
 } from '../domain';
 import {
   applyPatch,
@@ -81,11 +82,12 @@ export function currentHookInput(
     invocationIdOf(executionId, index),
     false,
     flow.outputs,
+    flow.verdict,
   );
 }
 
 /** What the hooks before a position handed on: the stage as they patched it, and their outputs. */
-type Flow = Pick<RunState, 'plan' | 'outputs' | 'patches' | 'stage'>;
+type Flow = Pick<RunState, 'plan' | 'outputs' | 'patches' | 'stage' | 'results'>;
 
 /**
  * The input of the hook at `index`: the stage as the hooks before it patched it, with their outputs.
@@ -107,7 +109,20 @@ export function stageHookInput(
     invocationIdOf(executionId, index),
     false,
     outputs,
+    verdictBefore(flow, index),
   );
+}
+
+/**
+ * The verdict as the hook at `index` finds it: `warned` once a hook before it warned (a block ends the
+ * stage, or an approval lets it go on with the verdict it had), else `passed`. Detached hooks come after
+ * every inline one, so theirs is the verdict the pipeline was sent.
+ */
+function verdictBefore(flow: Flow, index: number): StageVerdict {
+  const before = new Set(flow.plan.hooks.slice(0, index).map((hook) => hook.id));
+  return flow.results.some((result) => result.outcome === 'warned' && before.has(result.hookId))
+    ? 'warned'
+    : 'passed';
 }
 
 /** The stage and outputs as the hook at `index` finds them: only what hooks before it handed on. */
@@ -388,7 +403,7 @@ export function logsWritten(run: RunState, executionId: string): RunState {
 export function pendingLogDrafts(
   stage: Stage,
   executionId: string,
-  run: Pick<RunState, 'plan' | 'pending' | 'outputs' | 'patches' | 'stage'>,
+  run: Pick<RunState, 'plan' | 'pending' | 'outputs' | 'patches' | 'stage' | 'results'>,
 ): Array<{ id: string; draft: ExecutionLogDraft }> {
   return run.pending.map((entry) => {
     const { index } = entry;

@@ -319,7 +319,7 @@ export class StageTasks {
         hookRevision: args.hook.revision,
       };
     }
-    const flow = args.run ?? args.flow ?? { stage: null, outputs: {} };
+    const flow = args.run ?? args.flow ?? { stage: null, outputs: {}, verdict: 'passed' as const };
     const input = currentHookInput(args.stage, args.hook, args.index, args.executionId, hook.revision, flow);
     if (!hook.enabled) {
       return {

@@ -34,14 +34,17 @@ export function testRunIssuedAt(id: string): Date | undefined {
 }
 
 /** What a test run may be given: stage fields instead of the sample's, and earlier hooks' `outputs`. */
-export type TestRunGiven = Partial<StageEventDetail> & { outputs?: HookInput['outputs'] };
+export type TestRunGiven = Partial<StageEventDetail> & {
+  outputs?: HookInput['outputs'];
+  verdict?: HookInput['verdict'];
+};
 
 /**
  * What a test run gives its hook, as the "test hook" button does: the point's sample input with the
  * given fields instead, marked `test: true`; `outputs` as if earlier hooks of the stage had handed them on.
  */
 export function testInputOf(hook: Hook, given: TestRunGiven, invocationId: string): HookInput {
-  const { outputs = {}, ...fields } = given;
+  const { outputs = {}, verdict = 'passed', ...fields } = given;
   const sample = sampleInputOf(hook.hookPoint);
   const detail = { ...sample, ...fields, hookPoint: hook.hookPoint };
   return hookInputFor(
@@ -50,6 +53,7 @@ export function testInputOf(hook: Hook, given: TestRunGiven, invocationId: strin
     invocationId,
     true,
     outputs,
+    verdict,
   );
 }
 

@@ -114,6 +114,31 @@ describe('data and patches', () => {
     expect(stage.metadata).toEqual({ fps: 24, draft: true });
   });
 
+  it('tells each hook the verdict so far: warned from the hook after the first warning on', () => {
+    // Prepare
+    const run = planOf(
+      planned('first'),
+      planned('warns'),
+      planned('after'),
+      planned('notify', { mode: 'detached' }),
+    );
+    const failed: Attempt = { result: hookResult({ status: 'failed', exitCode: 1 }), hookRevision: 1 };
+
+    // Act
+    const done = next(next(next(run), failed), passed());
+
+    // Assess: each logged input as the hook found it; the detached hook gets the verdict that was sent
+    const inputs = inputsOf(done);
+    expect([inputs.first?.verdict, inputs.warns?.verdict, inputs.after?.verdict]).toEqual([
+      'passed',
+      'passed',
+      'warned',
+    ]);
+    expect(done.verdict).toBe('warned');
+    const sent = next({ ...logsWritten(done, executionId), verdictSent: true }, passed());
+    expect(inputsOf(sent).notify?.verdict).toBe('warned');
+  });
+
   it('never applies a failed hook’s patch nor hands on its data, and logs its data', () => {
     // Prepare
     const run = planOf(planned('broken'), planned('after'));

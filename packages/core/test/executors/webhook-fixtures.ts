@@ -40,6 +40,7 @@ export function hookInput(overrides: Partial<HookInput> = {}): HookInput {
     attempt: 1,
     test: false,
     outputs: {},
+    verdict: 'passed',
     ...overrides,
   };
 }

@@ -33,6 +33,7 @@ import {
   STAGE_FLOW_LIMIT_BYTES,
   StageEventDetail,
   StagePatch,
+  StageVerdict,
 } from '@stagehooks/core/domain';
 import { HookNotFoundError, NotFoundError, ValidationError } from '@stagehooks/core/errors';
 import { resolveEffectiveHooks } from '@stagehooks/core/inheritance';
@@ -94,6 +95,9 @@ const TestRequest = z
       .extend({
         outputs: TestOutputs.optional().describe(
           "earlier hooks' data by hook name, as the hook input's `outputs` (default {})",
+        ),
+        verdict: StageVerdict.optional().describe(
+          "the stage's verdict so far, as the hook input's `verdict` (default passed)",
         ),
       })
       .optional()

@@ -149,7 +149,7 @@ describe('the stage handlers with AWS-shaped inputs', () => {
       hook: run.current,
       index: run.index,
       executionId,
-      flow: { stage: run.stage, outputs: run.outputs },
+      flow: { stage: run.stage, outputs: run.outputs, verdict: run.verdict },
     };
     expect(
       await runTaskJob(
