@@ -1,12 +1,13 @@
 // Bundles the Lambdas and the script-runner container entry with esbuild:
 //   dist/lambda/engine.mjs     src/engine/lambda-entry.ts: every engine Lambda, handler `engine.stage.<handlerExport>`
 //   dist/lambda/admin-api.mjs  src/lambda/admin-api.ts: the admin API's Lambda, handler `admin-api.handler`
+//   dist/lambda/catalog/       catalog/, which the admin API lists and installs from
 //   dist/script-runner.mjs     src/script-runner/main.ts (copied by script-runner.Dockerfile)
 // Lambdas run nodejs22.x. Each bundle is self-contained, AWS SDK included: the runtime's own SDK
 // version is not ours to pin.
 //
 // Usage: node packages/functions/build.mjs
-import { rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -55,6 +56,8 @@ export async function bundle(entries, outdir) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sizes = await bundle(entryPoints, join(root, 'dist'));
+  // The admin API serves and installs the hook catalog: it ships beside its bundle.
+  await cp(join(root, '../../catalog'), join(root, 'dist/lambda/catalog'), { recursive: true });
   for (const [file, bytes] of Object.entries(sizes)) {
     console.log(`${(bytes / 1024).toFixed(0).padStart(6)} KiB  dist/${file}`);
   }

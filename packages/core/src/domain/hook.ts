@@ -388,6 +388,29 @@ export const HookReplace = z
   .transform(normaliseScope);
 export type HookReplace = z.output<typeof HookReplace>;
 
+/** A catalog entry's id (its folder under `catalog/`). */
+export const CatalogEntryId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be 1-64 lower-case letters, digits or "-"');
+/** A semantic version (major.minor.patch, an optional pre-release). */
+export const SemVer = z
+  .string()
+  .regex(
+    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/,
+    'must be a semantic version (1.2.3)',
+  );
+
+/** Which catalog entry, at which version, a hook was installed from; set by an install, never by a write. */
+export const CatalogRef = z.strictObject({
+  id: CatalogEntryId,
+  version: SemVer,
+  updateAvailable: z
+    .boolean()
+    .optional()
+    .describe('true when the catalog holds a newer version of the entry (set when the API reads the hook)'),
+});
+export type CatalogRef = z.infer<typeof CatalogRef>;
+
 const storedFields = {
   scopeId: ScopeId.nullable(),
   id: z.string().min(1).max(64),
@@ -397,6 +420,8 @@ const storedFields = {
   updatedAt: Timestamp,
   locked: z.boolean(),
   lockOverride: z.boolean().default(false),
+  /** Kept through every replace: the hook still says where it came from (edits and all). */
+  catalog: CatalogRef.optional(),
 };
 
 /** A hook as the registry stores it: never holds a secret. */

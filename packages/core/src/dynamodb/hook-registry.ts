@@ -18,7 +18,7 @@ import {
   type ScopeRef,
 } from '../domain';
 import { HookNameTakenError, HookNotFoundError, StaleRevisionError, ValidationError } from '../errors';
-import type { HookListFilter, HookRegistry, HookWriteResult, Page, PageRequest } from '../ports';
+import type { HookListFilter, HookOrigin, HookRegistry, HookWriteResult, Page, PageRequest } from '../ports';
 import { isTransactionCanceled, translateStoreError } from './errors';
 import {
   auditEntryFromItem,
@@ -61,15 +61,19 @@ export class DynamoHookRegistry implements HookRegistry {
     this.newId = options.newId ?? monotonicFactory();
   }
 
-  async create(input: HookCreate, actor: string): Promise<HookWriteResult> {
+  async create(input: HookCreate, actor: string, origin: HookOrigin = {}): Promise<HookWriteResult> {
     const at = this.now().toISOString();
-    const { hook, signingSecret: given } = this.build(input, {
-      id: this.newId(),
-      revision: 1,
-      createdBy: actor,
-      createdAt: at,
-      updatedAt: at,
-    });
+    const catalog = origin.catalog && { id: origin.catalog.id, version: origin.catalog.version };
+    const { hook, signingSecret: given } = this.build(
+      { ...input, ...(catalog && { catalog }) },
+      {
+        id: this.newId(),
+        revision: 1,
+        createdBy: actor,
+        createdAt: at,
+        updatedAt: at,
+      },
+    );
     const signingSecret = hook.type === 'webhook' ? (given ?? newSigningSecret()) : undefined;
     const items: TransactItem[] = [
       {
@@ -134,7 +138,11 @@ export class DynamoHookRegistry implements HookRegistry {
         throw new StaleRevisionError(id, input.revision, current.revision);
       const at = this.now().toISOString();
       const { revision: _expected, ...body } = input;
-      const definition = { ...body, ...lockFieldsAfter(body, current) };
+      const definition = {
+        ...body,
+        ...lockFieldsAfter(body, current),
+        ...(current.catalog && { catalog: current.catalog }),
+      };
       const { hook, signingSecret: given } = this.build(definition, {
         id,
         revision: current.revision + 1,
@@ -367,7 +375,7 @@ export class DynamoHookRegistry implements HookRegistry {
 
   /** Validates the stored shape and splits off the write-only signing secret. */
   private build(
-    input: HookCreate | Omit<HookReplace, 'revision'>,
+    input: (HookCreate | Omit<HookReplace, 'revision'>) & { catalog?: HookOrigin['catalog'] },
     meta: Pick<Hook, 'id' | 'revision' | 'createdBy' | 'createdAt' | 'updatedAt'>,
   ): { hook: Hook; signingSecret?: string } {
     const { signingSecret, ...config } = input.config as typeof input.config & { signingSecret?: string };

@@ -286,7 +286,10 @@ export function stageStateMachineDefinition(options: DefinitionOptions = {}) {
       [s.prepareScriptTask]: {
         Type: 'Pass',
         Comment: 'The job for a Fargate task of its own, passed in its environment',
-        Parameters: { ...hookArgs, flow: { 'stage.$': '$.run.stage', 'outputs.$': '$.run.outputs', 'verdict.$': '$.run.verdict' } },
+        Parameters: {
+          ...hookArgs,
+          flow: { 'stage.$': '$.run.stage', 'outputs.$': '$.run.outputs', 'verdict.$': '$.run.verdict' },
+        },
         ResultPath: '$.job',
         Next: s.runScriptInTask,
       },

@@ -1,4 +1,13 @@
-import type { Hook, HookAuditEntry, HookCreate, HookPoint, HookReplace, Scope, ScopeType } from '../domain';
+import type {
+  CatalogRef,
+  Hook,
+  HookAuditEntry,
+  HookCreate,
+  HookPoint,
+  HookReplace,
+  Scope,
+  ScopeType,
+} from '../domain';
 import type { Page, PageRequest } from './pages';
 
 export interface HookListFilter {
@@ -14,9 +23,15 @@ export interface HookWriteResult {
   signingSecret?: string;
 }
 
+/** Where a hook came from, when not from a plain write. */
+export interface HookOrigin {
+  catalog?: Omit<CatalogRef, 'updateAvailable'>;
+}
+
 /** The hook registry port: what the domain needs from storage. */
 export interface HookRegistry {
-  create(input: HookCreate, actor: string): Promise<HookWriteResult>;
+  /** `origin.catalog`: the catalog entry an install made it from (kept through every replace). */
+  create(input: HookCreate, actor: string, origin?: HookOrigin): Promise<HookWriteResult>;
   /** Undefined when there is no such hook. */
   get(id: string): Promise<Hook | undefined>;
   /** Full replace; throws StaleRevisionError unless `input.revision` is the stored one. */

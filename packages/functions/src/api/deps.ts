@@ -1,3 +1,4 @@
+import type { Catalog } from '@stagehooks/core/catalog';
 import type {
   EventClaims,
   ExecutionLogStore,
@@ -23,4 +24,6 @@ export interface AdminApiDeps {
   stateMachineArn: string;
   /** False when scripts run as plain subprocesses (no sandbox): then only admins may define or run them. */
   scriptsSandboxed: boolean;
+  /** The ready-made hooks `GET /catalog` lists and `POST /catalog/{id}/install` installs. */
+  catalog: Catalog;
 }

@@ -7,8 +7,10 @@ import {
   testHook,
   testRunOf,
 } from '@stagehooks/core/admin';
+import { type Catalog, CatalogInstall } from '@stagehooks/core/catalog';
 import {
   boundedJsonObject,
+  CatalogEntryId,
   DATA_LIMIT_BYTES,
   EffectiveHook,
   ExecutionLog,
@@ -137,6 +139,31 @@ const TestRunning = z.object({
   condition: TestCondition.optional(),
 });
 
+const CatalogDefaults = z.object({
+  failureMode: z.enum(['block', 'warn', 'ignore']),
+  timeoutSeconds: z.int(),
+  mode: z.enum(['inline', 'detached']).optional(),
+});
+const CatalogItemSchema = z.object({
+  id: CatalogEntryId,
+  version: z.string(),
+  title: z.string(),
+  description: z.string(),
+  type: z.enum(['webhook', 'shell', 'python']),
+  hookPoints: z.array(HookPoint),
+  params: JsonObject.describe('JSON Schema 2020-12 of the parameters, with their defaults'),
+  defaults: CatalogDefaults,
+});
+const CatalogDetailSchema = CatalogItemSchema.extend({
+  readme: z
+    .string()
+    .describe("the entry's README (markdown): what it does, parameters, example, what it returns"),
+  example: z.object({ hookPoint: HookPoint, params: JsonObject, description: z.string().optional() }),
+  outputSchema: JsonObject.nullable().describe(
+    "the JSON Schema of the data it returns (its hooks' outputSchema)",
+  ),
+});
+
 const HookPointItem = z.object({
   hookPoint: HookPoint,
   description: z.string(),
@@ -177,6 +204,20 @@ async function existingHook(deps: AdminApiDeps, id: string) {
   const hook = await deps.registry.get(id);
   if (!hook) throw new HookNotFoundError(id);
   return hook;
+}
+
+/** A hook as the API answers it: an installed one says whether its catalog entry has a newer version. */
+function shown<H extends Hook>(catalog: Catalog, hook: H): H {
+  const ref = catalog.refOf(hook);
+  return ref ? { ...hook, catalog: ref } : hook;
+}
+
+/** Everything a write of `input` needs, whoever sends it: role, secret refs, script rights, locks. */
+async function authorizeWrite(identity: Identity, deps: AdminApiDeps, input: HookCreate) {
+  authorize(identity, 'write', [input.scopeType]);
+  authorizeSecretRef(identity, input);
+  authorizeScript(identity, deps, input);
+  await authorizeLocks(identity, deps.registry, input);
 }
 
 /** A finished test run as the API answers it: 200 with the result; a running one 202, where to look later. */
@@ -231,12 +272,11 @@ export const routes: Route[] = [
     responses: { 200: { description: 'a page of hooks', schema: pageOf(Hook) } },
     handle: async ({ query, deps }) => {
       const { cursor, limit, enabled, ...filter } = query;
-      return ok(
-        await deps.registry.list(
-          { ...filter, enabled: enabled === undefined ? undefined : enabled === 'true' },
-          { cursor, limit },
-        ),
+      const page = await deps.registry.list(
+        { ...filter, enabled: enabled === undefined ? undefined : enabled === 'true' },
+        { cursor, limit },
       );
+      return ok({ ...page, items: page.items.map((hook) => shown(deps.catalog, hook)) });
     },
   }),
   defineRoute({
@@ -252,10 +292,7 @@ export const routes: Route[] = [
       },
     },
     handle: async ({ body: input, identity, deps }) => {
-      authorize(identity, 'write', [input.scopeType]);
-      authorizeSecretRef(identity, input);
-      authorizeScript(identity, deps, input);
-      await authorizeLocks(identity, deps.registry, input);
+      await authorizeWrite(identity, deps, input);
       const { hook, signingSecret } = await deps.registry.create(input, identity.actor);
       return {
         status: 201,
@@ -298,7 +335,7 @@ export const routes: Route[] = [
       const items = [];
       for (const hookPoint of points)
         items.push(...(await resolveEffectiveHooks(deps.registry, { ...request, hookPoint })));
-      return ok({ items });
+      return ok({ items: items.map((item) => ({ ...item, hook: shown(deps.catalog, item.hook) })) });
     },
   }),
   defineRoute({
@@ -308,7 +345,7 @@ export const routes: Route[] = [
     access: 'read',
     params: z.strictObject({ id: PathId }),
     responses: { 200: { description: 'the hook', schema: Hook } },
-    handle: async ({ params, deps }) => ok(await existingHook(deps, params.id)),
+    handle: async ({ params, deps }) => ok(shown(deps.catalog, await existingHook(deps, params.id))),
   }),
   defineRoute({
     method: 'PUT',
@@ -325,7 +362,7 @@ export const routes: Route[] = [
       authorizeScript(identity, deps, input);
       await authorizeLocks(identity, deps.registry, input, current);
       const { hook, signingSecret } = await deps.registry.replace(current.id, input, identity.actor);
-      return ok({ ...hook, ...(signingSecret && { signingSecret }) });
+      return ok({ ...shown(deps.catalog, hook), ...(signingSecret && { signingSecret }) });
     },
   }),
   defineRoute({
@@ -495,6 +532,51 @@ export const routes: Route[] = [
         authorizeLockedReview(identity, gate);
       });
       return ok(publicReview(review));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/catalog',
+    summary: 'The catalog of ready-made hooks: each entry with its parameters (a JSON Schema) and defaults',
+    access: 'read',
+    responses: {
+      200: { description: 'the entries, by id', schema: z.object({ items: z.array(CatalogItemSchema) }) },
+    },
+    handle: async ({ deps }) => ok({ items: deps.catalog.list() }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/catalog/{id}',
+    summary: 'A catalog entry with its README and its example install',
+    access: 'read',
+    params: z.strictObject({ id: PathId }),
+    responses: { 200: { description: 'the entry', schema: CatalogDetailSchema } },
+    handle: async ({ params, deps }) => ok(deps.catalog.get(params.id)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/catalog/{id}/install',
+    summary:
+      "Install a catalog entry as a hook at a scope: its parameters checked against the entry's schema (400 naming params.<name>); the role that creating that hook needs",
+    access: 'write',
+    params: z.strictObject({ id: PathId }),
+    body: CatalogInstall,
+    responses: {
+      201: {
+        description:
+          'the hook, with `catalog: { id, version }`; a webhook also gets its signing secret, this once',
+        schema: HookWithSecret,
+      },
+    },
+    handle: async ({ params, body, identity, deps }) => {
+      const { create, catalog } = deps.catalog.install(params.id, body);
+      await authorizeWrite(identity, deps, create);
+      const { hook, signingSecret } = await deps.registry.create(create, identity.actor, { catalog });
+      return {
+        status: 201,
+        body: { ...shown(deps.catalog, hook), ...(signingSecret && { signingSecret }) },
+        headers: { location: `/hooks/${hook.id}` },
+      };
     },
   }),
   defineRoute({

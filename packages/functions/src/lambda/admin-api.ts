@@ -4,10 +4,14 @@
  * local server calls. Script hooks' test runs go to the pool runner's queue (no python, no sandbox
  * here): the runner logs them, and the API answers with the log, or 202 when the run outlasts its wait.
  */
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadCatalog } from '@stagehooks/core/catalog';
 import { parseOrThrow } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
@@ -38,6 +42,8 @@ const AdminApiEnv = z.object({
     ),
   STAGEHOOKS_GROUPS_CLAIM: z.string().min(1).default('cognito:groups'),
   STAGEHOOKS_API_URL: z.string().default('/'),
+  /** The hook catalog; build.mjs copies it beside the bundle. */
+  STAGEHOOKS_CATALOG_DIR: z.string().min(1).optional(),
 });
 
 const config = loadFunctionsConfig();
@@ -72,6 +78,10 @@ export const handler = createAdminApi(
     stateMachineArn: api.STAGEHOOKS_STATE_MACHINE_ARN,
     // Scripts never run here; the Fargate runner keeps them from its own rights (runAs).
     scriptsSandboxed: true,
+    // Loaded once per cold start; a broken entry fails the start, naming it.
+    catalog: await loadCatalog(
+      api.STAGEHOOKS_CATALOG_DIR ?? join(dirname(fileURLToPath(import.meta.url)), 'catalog'),
+    ),
   },
   {
     groupsClaim: api.STAGEHOOKS_GROUPS_CLAIM,

@@ -7,11 +7,14 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
+import { CatalogInstall, loadCatalog } from '@stagehooks/core/catalog';
 import {
   ExecutionStatus,
+  FailureMode,
   HookPoint,
   hookPoints,
   isJsonObject,
+  parseOrThrow,
   ScopeType,
   type StageEventDetail,
   stageReachedEntry,
@@ -37,6 +40,12 @@ commands:
   hooks apply -f <hooks.json> [--actor <name>]
                                           create or update hooks by name and scope (idempotent)
   hooks list [--scope-type <t>] [--scope-id <id>] [--hook-point <p>]
+  catalog list                            the ready-made hooks of the catalog
+  catalog show <id>                       an entry's parameters, defaults and README
+  catalog install <id> --hook-point <p> --scope-type <t> [--scope-id <id>] [--name <name>]
+          [--failure-mode block|warn|ignore] [--params <json> | --params-file <file.json>]
+          [--param name=value ...] [--actor <name>]
+                                          install an entry as a hook (parameters checked)
 
 hook points: ${hookPoints.join(', ')}
 The commands other than start talk to a running stack (ports from the same STAGEHOOKS_* variables).
@@ -68,6 +77,11 @@ export async function runCli(
         'scope-type': { type: 'string' },
         'scope-id': { type: 'string' },
         'hook-point': { type: 'string' },
+        name: { type: 'string' },
+        'failure-mode': { type: 'string' },
+        params: { type: 'string' },
+        'params-file': { type: 'string' },
+        param: { type: 'string', multiple: true },
       },
     });
     const [command, ...rest] = positionals;
@@ -87,6 +101,12 @@ export async function runCli(
         if (rest[0] === 'apply') return await hooksApply(config, values, print);
         if (rest[0] === 'list') return await hooksList(config, values, print);
         printError(`stagehooks: "hooks" needs "apply" or "list"\n\n${usage}`);
+        return 2;
+      case 'catalog':
+        if (rest[0] === 'list') return await catalogList(config, print);
+        if (rest[0] === 'show') return await catalogShow(config, rest[1], print);
+        if (rest[0] === 'install') return await catalogInstall(config, rest[1], values, print);
+        printError(`stagehooks: "catalog" needs "list", "show <id>" or "install <id>"\n\n${usage}`);
         return 2;
       default:
         printError(`stagehooks: unknown command "${command}"\n\n${usage}`);
@@ -457,6 +477,129 @@ async function hooksList(
             ['point', 'scope', 'name', 'type', 'mode', 'order', 'enabled', 'rev', 'id'],
           ),
     );
+    return 0;
+  });
+}
+
+async function catalogList(config: LocalConfig, print: Print): Promise<number> {
+  const catalog = await loadCatalog(config.catalogDir);
+  print(
+    formatTable(
+      catalog.list().map((entry) => ({
+        id: entry.id,
+        version: entry.version,
+        type: entry.type,
+        points: entry.hookPoints.join(', '),
+        title: entry.title,
+      })),
+      ['id', 'version', 'type', 'points', 'title'],
+    ),
+  );
+  return 0;
+}
+
+async function catalogShow(config: LocalConfig, id: string | undefined, print: Print): Promise<number> {
+  if (!id) throw new ValidationError('catalog show', [{ path: '<id>', message: 'is required: an entry id' }]);
+  const entry = (await loadCatalog(config.catalogDir)).get(id);
+  const properties = (entry.params.properties ?? {}) as Record<
+    string,
+    { description?: string; default?: unknown }
+  >;
+  const required = new Set((entry.params.required as string[] | undefined) ?? []);
+  print(`${entry.id} ${entry.version} (${entry.type}): ${entry.title}`);
+  print(entry.description);
+  print(
+    `suggested at ${entry.hookPoints.join(', ')}; failure mode ${entry.defaults.failureMode}, timeout ${entry.defaults.timeoutSeconds} s`,
+  );
+  print('');
+  print(
+    formatTable(
+      Object.entries(properties).map(([name, schema]) => ({
+        parameter: name,
+        default: required.has(name) ? '(required)' : JSON.stringify(schema.default),
+        description: schema.description,
+      })),
+      ['parameter', 'default', 'description'],
+    ),
+  );
+  print(`\nexample: ${JSON.stringify(entry.example)}\n`);
+  print(entry.readme);
+  return 0;
+}
+
+/** `--params <json>`, `--params-file <file>` and any `--param name=value` (a JSON value, else a string) on top. */
+async function installParams(values: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const fail = (path: string, message: string) => new ValidationError('catalog install', [{ path, message }]);
+  const parse = (path: string, text: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw fail(path, `is not JSON: ${(error as Error).message}`);
+    }
+    if (!isJsonObject(value)) throw fail(path, 'must be a JSON object');
+    return value;
+  };
+  const params: Record<string, unknown> =
+    typeof values.params === 'string'
+      ? parse('--params', values.params)
+      : typeof values['params-file'] === 'string'
+        ? parse('--params-file', await optionFile('--params-file', values['params-file'], 'catalog install'))
+        : {};
+  for (const pair of (values.param as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw fail('--param', `"${pair}" must be name=value`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: the text itself
+    }
+    Object.defineProperty(params, pair.slice(0, eq), {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return params;
+}
+
+async function catalogInstall(
+  config: LocalConfig,
+  id: string | undefined,
+  values: Record<string, unknown>,
+  print: Print,
+): Promise<number> {
+  if (!id)
+    throw new ValidationError('catalog install', [{ path: '<id>', message: 'is required: an entry id' }]);
+  for (const option of ['hook-point', 'scope-type'])
+    if (values[option] === undefined)
+      throw new ValidationError('catalog install', [{ path: `--${option}`, message: 'is required' }]);
+  const catalog = await loadCatalog(config.catalogDir);
+  const request = parseOrThrow(
+    CatalogInstall,
+    {
+      scopeType: choice('--scope-type', values['scope-type'], ScopeType.options, 'catalog install'),
+      scopeId: (values['scope-id'] as string | undefined) ?? null,
+      hookPoint: choice('--hook-point', values['hook-point'], HookPoint.options, 'catalog install'),
+      ...(typeof values.name === 'string' && { name: values.name }),
+      ...(values['failure-mode'] !== undefined && {
+        failureMode: choice('--failure-mode', values['failure-mode'], FailureMode.options, 'catalog install'),
+      }),
+      params: await installParams(values),
+    },
+    'catalog install',
+  );
+  const { create, catalog: ref } = catalog.install(id, request);
+  return withRegistry(config, async ({ registry }) => {
+    const actor = typeof values.actor === 'string' ? values.actor : 'cli';
+    const { hook, signingSecret } = await registry.create(create, actor, { catalog: ref });
+    print(
+      `installed ${ref.id} ${ref.version} as ${hook.name} (${hook.id}) at ${hook.hookPoint}, ${hook.scopeId ? `${hook.scopeType} ${hook.scopeId}` : hook.scopeType}`,
+    );
+    if (signingSecret) print(`signing secret of ${hook.name}, shown once: ${signingSecret}`);
     return 0;
   });
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseOrThrow } from '@stagehooks/core/domain';
 import { DEFAULT_REVIEW_TIMEOUT_SECONDS } from '@stagehooks/core/engine';
 import { ValidationError } from '@stagehooks/core/errors';
@@ -57,7 +58,11 @@ const LocalEnv = z.object({
     .optional(),
   STAGEHOOKS_AWS_SECRET_ACCESS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   STAGEHOOKS_CORS_ORIGINS: z.string().default(''),
+  STAGEHOOKS_CATALOG_DIR: z.string().min(1).optional(),
 });
+
+/** The catalog that ships with stagehooks: `catalog/` at the repository's root. */
+export const BUNDLED_CATALOG_DIR = fileURLToPath(new URL('../../../../catalog', import.meta.url));
 
 export interface LocalConfig {
   home: string;
@@ -81,6 +86,8 @@ export interface LocalConfig {
   awsCredentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   /** Origins besides the API's own that may call it from a browser (a console dev server, say). */
   corsOrigins: string[];
+  /** The hook catalog's folder (default: the one that ships with stagehooks). */
+  catalogDir: string;
 }
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -126,5 +133,6 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
     corsOrigins: parsed.STAGEHOOKS_CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    catalogDir: parsed.STAGEHOOKS_CATALOG_DIR ? resolve(parsed.STAGEHOOKS_CATALOG_DIR) : BUNDLED_CATALOG_DIR,
   };
 }

@@ -3,6 +3,7 @@ import type { Agent, Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { loadCatalog } from '@stagehooks/core/catalog';
 import { type EventBridgeEvent, stagehooksBusName, stagehooksEventSource } from '@stagehooks/core/domain';
 import {
   DynamoEventClaims,
@@ -302,6 +303,7 @@ export async function startLocalStack(
         scriptTests,
         stateMachineArn,
         scriptsSandboxed: sandbox.mode === 'bubblewrap',
+        catalog: await loadCatalog(config.catalogDir),
       },
       { serverUrl: apiUrl },
     );
