@@ -118,3 +118,32 @@ describe('applyHooks, data-flow fields', () => {
     expect(schema?.hook.when).toBeUndefined();
   });
 });
+
+describe('hooks files, webhook body templates', () => {
+  const webhook = (bodyTemplate: unknown, name = 'chat_file') =>
+    entry({ name, type: 'webhook', config: { url: 'https://hooks.example.com/chat', bodyTemplate } });
+
+  it('refuses a bad placeholder as the API does, naming the entry and the string', () => {
+    expect(
+      refusedPaths(JSON.stringify([webhook({ text: 'ok {{jobId}}' }), webhook({ text: '{{jobid}}' })])),
+    ).toEqual(['hooks.1.config.bodyTemplate.text']);
+  });
+
+  it('updates a hook whose template only changed its key order, as the body it sends changes', async () => {
+    // Prepare
+    const apply = (bodyTemplate: unknown) =>
+      applyHooks(registry, parseHooksFile(JSON.stringify([webhook(bodyTemplate)])), 'ci');
+
+    // Act
+    const [created] = await apply({ text: '{{jobId}}', job: '{{jobId}}' });
+    const [again] = await apply({ text: '{{jobId}}', job: '{{jobId}}' });
+    const [reordered] = await apply({ job: '{{jobId}}', text: '{{jobId}}' });
+
+    // Assess
+    expect(created?.action).toBe('created');
+    expect(again).toMatchObject({ action: 'unchanged', hook: { revision: 1 } });
+    expect(reordered).toMatchObject({ action: 'updated', hook: { revision: 2 } });
+    const config = reordered?.hook.type === 'webhook' ? reordered.hook.config : undefined;
+    expect(JSON.stringify(config?.bodyTemplate)).toBe('{"job":"{{jobId}}","text":"{{jobId}}"}');
+  });
+});

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecutionLog, Hook, HookInput } from '../domain';
+import { type ExecutionLog, type Hook, type HookInput, webhookBody } from '../domain';
 import {
   newTestRunId,
   runWebhookTest,
@@ -21,10 +21,17 @@ export interface HookTestDeps extends WebhookTestDeps {
  * A test run ended (its log is written), or still runs: its log appears under `logId` when it ends.
  * `input` is what the hook got: whole from the run itself, as logged (maybe cut) when read later.
  * `condition` says whether that input matches the hook's `when` (null without one); a running run read
- * later has no input to match, so no condition.
+ * later has no input to match, so no condition. `requestBody`: the body a webhook's test sent (its
+ * first attempt's; a retry's differs only where its bodyTemplate holds `{{attempt}}`), from the run itself.
  */
 export type HookTestRun =
-  | { status: 'finished'; log: ExecutionLog; input: unknown; condition: TestCondition | null }
+  | {
+      status: 'finished';
+      log: ExecutionLog;
+      input: unknown;
+      condition: TestCondition | null;
+      requestBody?: string;
+    }
   | { status: 'running'; logId: string; input?: HookInput; condition?: TestCondition | null };
 
 /** How soon the API first looks for a script test's log, and how far apart its looks grow. */
@@ -61,7 +68,14 @@ export async function testHook(
   const input = testInputOf(hook, given, newTestRunId());
   const condition = testConditionOf(hook, input);
   if (hook.type === 'webhook') {
-    return { status: 'finished', log: await runWebhookTest(deps, hook, input), input, condition };
+    const log = await runWebhookTest(deps, hook, input);
+    return {
+      status: 'finished',
+      log,
+      input,
+      condition,
+      requestBody: webhookBody(hook.config.bodyTemplate, input),
+    };
   }
   const { id, name, revision, type, failureMode } = hook;
   await deps.scriptTests.submit({

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { compilePattern } from '../events/pattern';
-import { boundedJsonObject, recordOfOwnKeys } from './json';
+import { BODY_TEMPLATE_LIMIT_BYTES, bodyTemplateIssues } from './body-template';
+import {
+  boundedJsonObject,
+  isJsonValue,
+  type JsonValue,
+  jsonBytes,
+  jsonTooDeepAt,
+  recordOfOwnKeys,
+  tooDeepMessage,
+} from './json';
 import { outputSchemaIssues } from './output-schema';
 import { FailureMode, HookName, HookPoint, ScopeId, ScopeType, Timestamp } from './vocabulary';
 
@@ -58,6 +67,33 @@ export const WebhookAuth = z
     }
   });
 
+/**
+ * `bodyTemplate`: the body a webhook sends instead of the hook input, a JSON value whose strings may
+ * hold `{{path}}` placeholders into it; refused, naming the string, when a placeholder names no
+ * hook-input field (docs/api.md, "Body templates").
+ */
+export const BodyTemplate = z
+  .custom<JsonValue>((value) => value !== undefined, { error: 'must be a JSON value' })
+  .superRefine((template, ctx) => {
+    if (jsonTooDeepAt(template) !== null) {
+      ctx.addIssue({ code: 'custom', message: tooDeepMessage() });
+      return;
+    }
+    if (!isJsonValue(template)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON value' });
+      return;
+    }
+    if (jsonBytes(template) > BODY_TEMPLATE_LIMIT_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be at most ${BODY_TEMPLATE_LIMIT_BYTES / KiB} KiB as JSON`,
+      });
+      return;
+    }
+    for (const issue of bodyTemplateIssues(template))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
+
 const webhookConfigShape = {
   url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048),
   method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
@@ -90,6 +126,9 @@ const webhookConfigShape = {
   timeoutSeconds: z.int().min(1).max(60).default(10),
   retry: z.strictObject({ maxAttempts: z.int().min(1).max(10).default(3) }).optional(),
   auth: WebhookAuth.optional(),
+  bodyTemplate: BodyTemplate.optional().describe(
+    'the body to send instead of the hook input: any JSON value (at most 16 KiB) whose strings may hold {{path}} placeholders into the hook input, e.g. {{jobId}} or {{metadata.resolution}}; a string that is one placeholder becomes the value itself',
+  ),
 };
 
 /** `https://user:pw@host/` -> `https://***:***@host/`: hooks saved before URLs with credentials were refused. */

@@ -1,4 +1,5 @@
 export * from './audit';
+export * from './body-template';
 export * from './effective-hook';
 export * from './event-envelope';
 export * from './events';

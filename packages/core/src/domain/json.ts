@@ -13,6 +13,20 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Any JSON value, as `JSON.parse` makes one. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Whether `value` is a JSON value: null, a boolean, a finite number, a string, an array of JSON values or
+ * a plain object of them. Recursive: call it on a value known to nest within `MAX_JSON_DEPTH`.
+ */
+export function isJsonValue(value: unknown): value is JsonValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isJsonValue);
+  return isJsonObject(value) && Object.values(value).every(isJsonValue);
+}
+
 /**
  * The path (keys and indexes, from `value`) of the first object or array that lies deeper than
  * `maxDepth` levels, or null when `value` nests within it. `value` itself, when an object or array, is

@@ -130,6 +130,12 @@ const TestResult = HookRunResult.omit({
   data: JsonObject.nullable().describe('the data the hook returned, as its log keeps it (`outputData`)'),
   patch: StagePatch.nullable().describe('the stage patch a stage would apply: only a passed run has one'),
   condition: TestCondition,
+  requestBody: z
+    .string()
+    .optional()
+    .describe(
+      "a webhook's request body, byte for byte (its first attempt's): its bodyTemplate rendered, or the input; only in the answer of the run itself",
+    ),
 });
 
 const TestRunning = z.object({
@@ -236,7 +242,7 @@ function testRunAnswer(hookId: string, run: HookTestRun): RouteResult {
       headers: { location },
     };
   }
-  const { log, input, condition } = run;
+  const { log, input, condition, requestBody } = run;
   return ok({
     status: log.status,
     exitCode: log.exitCode,
@@ -252,6 +258,7 @@ function testRunAnswer(hookId: string, run: HookTestRun): RouteResult {
     data: log.outputData,
     patch: log.patch,
     condition,
+    ...(requestBody !== undefined && { requestBody }),
   });
 }
 

@@ -108,6 +108,16 @@ describe('the OpenAPI document', () => {
       );
   });
 
+  it("documents a webhook's bodyTemplate as any JSON value, and the body a test run sent", () => {
+    const webhook = answer('/hooks/{id}', 'get').oneOf.find(
+      (variant: { properties: { type: { const?: string } } }) => variant.properties.type.const === 'webhook',
+    );
+    expect(webhook.properties.config.properties.bodyTemplate).toEqual({
+      description: expect.stringContaining('{{path}} placeholders'),
+    });
+    expect(answer('/hooks/{id}/test', 'post').properties.requestBody).toMatchObject({ type: 'string' });
+  });
+
   it('documents outputData and patch on logs, and data, patch, condition and outputs on test runs', () => {
     expect(answer('/jobs/{id}/hook-logs', 'get').properties.items.items.properties).toMatchObject({
       outputData: { type: ['object', 'null'] },

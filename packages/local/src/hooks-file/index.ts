@@ -57,12 +57,13 @@ export interface ApplyResult {
 
 /**
  * What an apply compares to tell a changed hook from one that matches: its writable fields, the config
- * with sorted keys, `when` and `outputSchema` as written (their key order is kept as stored, so a file
- * that only reorders them updates the hook and it reads back as the file says).
+ * with sorted keys, `when`, `outputSchema` and a webhook's `config.bodyTemplate` as written (their key
+ * order is kept as stored, and a template's is the order of the body it sends, so a file that only
+ * reorders them updates the hook and it reads back as the file says).
  */
 const writable = (hook: HookCreate | Hook) => {
   const { config, ...rest } = hook as Record<string, unknown> & { config: Record<string, unknown> };
-  const { signingSecret: _secret, ...storedConfig } = config;
+  const { signingSecret: _secret, bodyTemplate, ...storedConfig } = config;
   const fields = Object.fromEntries(
     [
       'name',
@@ -81,7 +82,7 @@ const writable = (hook: HookCreate | Hook) => {
       'outputSchema',
     ].map((k) => [k, rest[k]]),
   );
-  return JSON.stringify({ ...fields, config: sortKeys(storedConfig) });
+  return JSON.stringify({ ...fields, bodyTemplate, config: sortKeys(storedConfig) });
 };
 
 function sortKeys(value: unknown): unknown {

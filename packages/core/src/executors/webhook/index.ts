@@ -11,5 +11,6 @@ export {
   HttpWebhookSender,
   type HttpWebhookSenderInit,
   type HttpWebhookSenderOptions,
+  WEBHOOK_BODY_LIMIT_BYTES,
 } from './sender';
 export { signatureHeaders, signingKey, webhookMessageId } from './signature';

@@ -6,7 +6,15 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { HookRunResult } from '../../domain';
-import { type HookInput, isJsonObject, jsonTooDeepAt, MAX_JSON_DEPTH, tooDeepMessage } from '../../domain';
+import {
+  type HookInput,
+  isJsonObject,
+  type JsonValue,
+  jsonTooDeepAt,
+  MAX_JSON_DEPTH,
+  tooDeepMessage,
+  webhookBody,
+} from '../../domain';
 import type { SecretResolver, WebhookHook, WebhookSender } from '../../ports';
 import { nonPublicRange } from './addresses';
 import { WEBHOOK_ALLOW_VARIABLE, WebhookAllowlist } from './allowlist';
@@ -153,6 +161,7 @@ interface PreparedDelivery {
   target: Target;
   method: string;
   input: HookInput;
+  bodyTemplate: JsonValue | undefined;
   headers: Record<string, string>;
   messageId: string;
   key: Buffer;
@@ -167,11 +176,19 @@ function redact(text: string, secretValues: readonly string[]): string {
 
 /**
  * The body of attempt `attempt` (1 for the first): the hook input with its `attempt` set, so a receiver
- * can tell a retry from a first delivery (the `webhook-id` is the same for every attempt).
+ * can tell a retry from a first delivery (the `webhook-id` is the same for every attempt), or the
+ * `bodyTemplate` rendered from that input (a template that holds `{{attempt}}` says which one it is).
  */
-function bodyOf(input: HookInput, attempt: number): string {
-  return JSON.stringify(input.attempt === attempt ? input : { ...input, attempt });
+function bodyOf(delivery: PreparedDelivery, attempt: number): string {
+  const { input } = delivery;
+  return webhookBody(delivery.bodyTemplate, input.attempt === attempt ? input : { ...input, attempt });
 }
+
+/**
+ * The most a rendered body may be: a template of 16 KiB that repeats large input fields would
+ * otherwise send megabytes. A hook input itself stays well within it.
+ */
+export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024;
 
 const isRetryable = (outcome: AttemptOutcome) =>
   outcome.kind === 'network' ||
@@ -277,6 +294,7 @@ export class HttpWebhookSender implements WebhookSender {
       target,
       method: hook.config.method,
       input,
+      bodyTemplate: hook.config.bodyTemplate,
       headers: {
         'user-agent': this.#options.userAgent,
         ...configured,
@@ -342,12 +360,19 @@ export class HttpWebhookSender implements WebhookSender {
 
   /** `attempt`: 1 for the first, as the body says. */
   async #attempt(delivery: PreparedDelivery, attempt: number, budget: RunBudget): Promise<AttemptOutcome> {
+    const body = bodyOf(delivery, attempt);
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > WEBHOOK_BODY_LIMIT_BYTES) {
+      return {
+        kind: 'refused',
+        message: `refused: the body rendered from bodyTemplate is ${bytes} bytes, over the ${WEBHOOK_BODY_LIMIT_BYTES / 1024} KiB a webhook may send`,
+      };
+    }
     const route = await this.#route(delivery.target, budget);
     if (!('addresses' in route)) return route;
     if (budget.remainingMs() <= 0) return { kind: 'timeout' };
     const { url } = delivery.target;
     const agent = url.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent;
-    const body = bodyOf(delivery.input, attempt);
     return deliverOnce(
       {
         url,
