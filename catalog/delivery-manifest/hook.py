@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""delivery-manifest 1.0.0: writes a JSON manifest of the delivered files with their sizes and SHA-256.
+
+A stagehooks catalog entry (catalog/delivery-manifest); the runtime contract is in catalog/README.md.
+"""
+
+ENTRY = "delivery-manifest"
+DEFAULTS = {"filesKey": "deliveredFiles", "includeSegment": True, "manifestName": "manifest.json"}
+CHUNK = 1024 * 1024
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+# Bounded threads: the sandbox allows 64 processes/threads per hook.
+FFMPEG = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"]
+FFMPEG += ["-filter_threads", "1", "-filter_complex_threads", "1"]
+THREADS = ["-threads", "2"]
+
+
+class HookError(Exception):
+    """Ends the run as `failed`: exit 1 when the media fails the check, 2 when the hook cannot run."""
+
+    def __init__(self, message, data=None, exit_code=2):
+        super().__init__(message)
+        self.message = message
+        self.data = data
+        self.exit_code = exit_code
+
+
+def log(message):
+    print(f"[{ENTRY}] {message}", file=sys.stderr, flush=True)
+
+
+def emit(status, message, data=None, patch=None):
+    """The result line: the last line on stdout, one JSON object."""
+    result = {"status": status, "message": message}
+    if data is not None:
+        result["data"] = data
+    if patch:
+        result["patch"] = patch
+    sys.stdout.write(json.dumps(result, separators=(",", ":"), allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def read_input():
+    """The hook input: from STAGEHOOKS_INPUT_FILE when set (never blocks), else stdin."""
+    path = os.environ.get("STAGEHOOKS_INPUT_FILE")
+    if path and os.path.isfile(path):
+        with open(path, encoding="utf-8") as file:
+            raw = file.read()
+    else:
+        raw = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    if not raw.strip():
+        raise HookError("no hook input on stdin or in STAGEHOOKS_INPUT_FILE")
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise HookError(f"the hook input is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise HookError("the hook input must be a JSON object")
+    return value
+
+
+def read_params():
+    """argv[1] as a JSON object, with DEFAULTS under any key it leaves out; unknown keys are refused."""
+    raw = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1].strip() else "{}"
+    try:
+        params = json.loads(raw)
+    except ValueError as error:
+        raise HookError(f"params (argv[1]) are not JSON: {error}") from None
+    if not isinstance(params, dict):
+        raise HookError("params (argv[1]) must be a JSON object")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise HookError(f"unknown param {unknown[0]!r}; known: {', '.join(sorted(DEFAULTS))}")
+    return {**DEFAULTS, **{key: value for key, value in params.items() if value is not None}}
+
+
+def number_param(params, name, low=None, high=None, integer=False):
+    value = params.get(name)
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and value != int(value)):
+        raise HookError(f"param {name} must be {kind}, got {json.dumps(value)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise HookError(f"param {name} must be between {low} and {high}, got {value}")
+    return int(value) if integer else float(value)
+
+
+def string_param(params, name, choices=None, optional=False):
+    value = params.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value:
+        raise HookError(f"param {name} must be a non-empty string, got {json.dumps(value)}")
+    if choices is not None and value not in choices:
+        raise HookError(f"param {name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def readable_file(path, what):
+    if "://" in path:
+        raise HookError(f"{what} is not a local file path: {path}")
+    if not os.path.isfile(path):
+        raise HookError(f"{what} does not exist or is not a file: {path}")
+    if not os.access(path, os.R_OK):
+        raise HookError(f"{what} is not readable: {path}")
+    return path
+
+
+def segment_file(hook_input):
+    path = hook_input.get("segmentPath")
+    if not isinstance(path, str) or not path:
+        raise HookError("the hook input has no segmentPath (this hook needs the segment's media file)")
+    return readable_file(path, "segmentPath")
+
+
+def output_dir():
+    path = os.environ.get("STAGEHOOKS_OUTPUT_DIR")
+    if not path:
+        raise HookError("STAGEHOOKS_OUTPUT_DIR is not set: the runner gives every job an output folder")
+    if not os.path.isdir(path) or not os.access(path, os.W_OK):
+        raise HookError(f"STAGEHOOKS_OUTPUT_DIR is not a writable folder: {path}")
+    return path
+
+
+def output_name(hook_input, source, extension=None):
+    """`<hook name>-<source file name>`, so outputs of two hooks never collide."""
+    hook = hook_input.get("hook") if isinstance(hook_input.get("hook"), dict) else {}
+    prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", str(hook.get("name") or ENTRY))
+    stem, source_extension = os.path.splitext(os.path.basename(source))
+    return f"{prefix}-{stem[:160]}{extension if extension is not None else source_extension}"
+
+
+def run(command, what):
+    """Runs one tool (argument list, never a shell) and returns its stdout; stderr explains a failure."""
+    try:
+        done = subprocess.run(command, capture_output=True, encoding="utf-8", errors="replace", check=False)
+    except FileNotFoundError:
+        raise HookError(f"{command[0]} is not installed (needed to {what})") from None
+    if done.returncode != 0:
+        tail = " | ".join(line.strip() for line in done.stderr.strip().splitlines()[-3:])
+        raise HookError(f"{command[0]} could not {what} (exit {done.returncode}): {tail or 'no message'}")
+    return done
+
+
+def probe(path):
+    command = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
+    done = run(command, "read the media")
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise HookError(f"ffprobe printed no JSON for {path}") from None
+
+
+def first_stream(probed, kind):
+    return next((s for s in probed.get("streams", []) if s.get("codec_type") == kind), None)
+
+
+def as_float(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None
+
+
+def main_guard(main):
+    try:
+        main()
+    except HookError as error:
+        log(error.message)
+        emit("failed", error.message, error.data)
+        sys.exit(error.exit_code)
+    except Exception as error:  # a bug here must still end in a result line
+        import traceback
+
+        traceback.print_exc()
+        emit("failed", f"{ENTRY} stopped on an unexpected error: {type(error).__name__}: {error}")
+        sys.exit(2)
+
+MANIFEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def lookup(metadata, path):
+    value = metadata
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def delivered_files(hook_input, files_key, include_segment):
+    metadata = hook_input.get("metadata") if isinstance(hook_input.get("metadata"), dict) else {}
+    listed = lookup(metadata, files_key)
+    if listed is None:
+        listed = []
+    if not isinstance(listed, list) or not all(isinstance(item, str) and item for item in listed):
+        raise HookError(f"metadata.{files_key} must be a list of file paths, got {json.dumps(listed)[:200]}")
+    segment = hook_input.get("segmentPath")
+    paths = listed + ([segment] if include_segment and isinstance(segment, str) and segment else [])
+    unique, seen = [], set()
+    for path in paths:
+        key = os.path.realpath(path) if "://" not in path else path
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def digest(path):
+    import hashlib
+
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK):
+            sha.update(chunk)
+            size += len(chunk)
+    return size, sha.hexdigest()
+
+
+def main():
+    params = read_params()
+    files_key = string_param(params, "filesKey")
+    include_segment = params.get("includeSegment")
+    if not isinstance(include_segment, bool):
+        raise HookError(f"param includeSegment must be true or false, got {json.dumps(include_segment)}")
+    manifest_name = string_param(params, "manifestName")
+    if not MANIFEST_NAME.match(manifest_name):
+        raise HookError(f"param manifestName must be a plain file name (no folders), got {manifest_name!r}")
+    hook_input = read_input()
+    folder = output_dir()
+    paths = delivered_files(hook_input, files_key, include_segment)
+    if not paths:
+        raise HookError(f"no files to list: metadata.{files_key} is empty and there is no segmentPath", {})
+    missing = [path for path in paths if "://" in path or not os.path.isfile(path)]
+    if missing:
+        data = {"missing": missing[:50], "fileCount": len(paths)}
+        raise HookError(f"{len(missing)} delivered file(s) missing: {', '.join(missing[:5])}", data, exit_code=1)
+
+    files = []
+    for path in paths:
+        try:
+            size, sha256 = digest(path)
+        except OSError as error:
+            raise HookError(f"cannot read delivered file {path}: {error.strerror}", exit_code=1) from None
+        files.append({"path": path, "size": size, "sha256": sha256})
+    from datetime import datetime, timezone
+
+    created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    manifest = {
+        "jobId": hook_input.get("jobId"),
+        "hookPoint": hook_input.get("hookPoint"),
+        "createdAt": created_at,
+        "files": files,
+    }
+    text = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    target = os.path.join(folder, manifest_name)
+    partial = os.path.join(folder, f".{manifest_name}.{os.getpid()}.part")
+    try:
+        with open(partial, "wb") as file:
+            file.write(text)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    import hashlib
+
+    total = sum(item["size"] for item in files)
+    data = {
+        "manifestPath": target,
+        "manifestSha256": hashlib.sha256(text).hexdigest(),
+        "fileCount": len(files),
+        "totalBytes": total,
+    }
+    emit("passed", f"{len(files)} file(s), {total} bytes, listed in {target}", data)
+
+
+if __name__ == "__main__":
+    main_guard(main)
