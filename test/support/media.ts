@@ -97,7 +97,8 @@ export async function makeClip(dir: string, options: ClipOptions = {}): Promise<
   if (audio && options.lufs !== undefined) {
     // AAC shifts the loudness a little; one correction brings it within a tenth of a LU.
     const off = options.lufs - (await loudness(file)).integrated;
-    if (Math.abs(off) > 0.2) await encodeClip(file, { seconds, width, height, fps, audio, gainDb: gainDb + off, options });
+    if (Math.abs(off) > 0.2)
+      await encodeClip(file, { seconds, width, height, fps, audio, gainDb: gainDb + off, options });
   }
   return file;
 }
@@ -157,9 +158,13 @@ export async function probe(file: string): Promise<Probe> {
 export async function loudness(file: string): Promise<Loudness> {
   const { stderr } = await run(
     'ffmpeg',
-    ['-nostdin', '-hide_banner', '-nostats', '-i', file, '-map', '0:a:0'].concat(
-      ['-filter:a', 'ebur128=peak=true:framelog=verbose', '-f', 'null', '-'],
-    ),
+    ['-nostdin', '-hide_banner', '-nostats', '-i', file, '-map', '0:a:0'].concat([
+      '-filter:a',
+      'ebur128=peak=true:framelog=verbose',
+      '-f',
+      'null',
+      '-',
+    ]),
     { maxBuffer: MAX_BUFFER },
   );
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));

@@ -26,6 +26,7 @@ describe('loadLocalConfig', () => {
       adminToken: undefined,
       awsCredentials: undefined,
       corsOrigins: [],
+      catalogDir: resolve('catalog'),
     });
   });
 

@@ -26,6 +26,7 @@ function hookInput(overrides: Partial<HookInput> = {}): HookInput {
     hook: { id: '01JWEBHOOK0000000000000000', name: 'chat-notify', revision: 3 },
     attempt: 1,
     test: false,
+    verdict: 'passed',
     outputs: { 'media-probe': { duration: 12.5 }, lint_check: { ok: true } },
     ...overrides,
   };
@@ -81,9 +82,9 @@ describe('renderBodyTemplate', () => {
         deep: '{{metadata.probe.codec.x}}',
         pastEnd: '{{metadata.files.2}}',
         text: '[{{metadata.nothing}}]',
-        verdict: '{{verdict}}',
+        unknownTop: '{{nothing}}',
       }),
-    ).toStrictEqual({ whole: null, deep: null, pastEnd: null, text: '[]', verdict: null });
+    ).toStrictEqual({ whole: null, deep: null, pastEnd: null, text: '[]', unknownTop: null });
   });
 
   it('walks arrays and nested objects, by index segments too, and leaves non-strings as they are', () => {

@@ -101,7 +101,13 @@ const samples: Array<[string, z.ZodType, unknown]> = [
   [
     'HookTaskArgs',
     HookTaskArgs,
-    { stage, hook: hook(1), index: 1, executionId, flow: { stage: run.stage, outputs: run.outputs } },
+    {
+      stage,
+      hook: hook(1),
+      index: 1,
+      executionId,
+      flow: { stage: run.stage, outputs: run.outputs, verdict: run.verdict },
+    },
   ],
   [
     'RecordExecutionArgs',

@@ -218,6 +218,7 @@ describe('the stage handlers with AWS-shaped inputs', () => {
     expect(states[stateNames.prepareScriptTask]?.Parameters?.flow).toEqual({
       'stage.$': '$.run.stage',
       'outputs.$': '$.run.outputs',
+      'verdict.$': '$.run.verdict',
     });
   });
 });

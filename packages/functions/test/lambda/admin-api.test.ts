@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -58,6 +59,8 @@ const environment = (tableName: string) => ({
   STAGEHOOKS_TABLE: tableName,
   STAGEHOOKS_SCRIPT_QUEUE_URL: queueUrl,
   STAGEHOOKS_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:stagehooks-stage',
+  // The bundle carries catalog/ beside the handler; here it is the repository's.
+  STAGEHOOKS_CATALOG_DIR: fileURLToPath(new URL('../../../../catalog', import.meta.url)),
 });
 
 beforeAll(async () => {
