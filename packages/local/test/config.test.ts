@@ -27,7 +27,19 @@ describe('loadLocalConfig', () => {
       awsCredentials: undefined,
       corsOrigins: [],
       catalogDir: resolve('catalog'),
+      media: null,
     });
+  });
+
+  it('gives scripts media folders to read and a per-job output root, and refuses / as a media folder', () => {
+    expect(loadLocalConfig({ STAGEHOOKS_MEDIA_DIRS: '/srv/media: ./renders ' }).media).toEqual({
+      dirs: ['/srv/media', resolve('renders')],
+      outputRoot: resolve('.stagehooks', 'media-out'),
+    });
+    expect(
+      loadLocalConfig({ STAGEHOOKS_MEDIA_DIRS: '/srv/media', STAGEHOOKS_MEDIA_OUT: '/srv/out' }).media,
+    ).toEqual({ dirs: ['/srv/media'], outputRoot: '/srv/out' });
+    expect(() => loadLocalConfig({ STAGEHOOKS_MEDIA_DIRS: '/srv:/' })).toThrow(/STAGEHOOKS_MEDIA_DIRS/);
   });
 
   it('takes the AWS key pair of the endpoint from the environment, both halves or neither', () => {

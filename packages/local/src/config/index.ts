@@ -58,6 +58,8 @@ const LocalEnv = z.object({
     .optional(),
   STAGEHOOKS_AWS_SECRET_ACCESS_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   STAGEHOOKS_CORS_ORIGINS: z.string().default(''),
+  STAGEHOOKS_MEDIA_DIRS: z.string().default(''),
+  STAGEHOOKS_MEDIA_OUT: z.string().min(1, 'must name a folder').optional(),
   STAGEHOOKS_CATALOG_DIR: z.string().min(1).optional(),
 });
 
@@ -88,6 +90,12 @@ export interface LocalConfig {
   corsOrigins: string[];
   /** The hook catalog's folder (default: the one that ships with stagehooks). */
   catalogDir: string;
+  /**
+   * The folders scripts may read media from (STAGEHOOKS_MEDIA_DIRS, `:`-separated) and the root of the
+   * per-job folders they write (STAGEHOOKS_MEDIA_OUT, default <home>/media-out): ProcessScriptRunner's
+   * `media`. Null without media folders: scripts then see no host folder and get no output folder.
+   */
+  media: { dirs: string[]; outputRoot: string } | null;
 }
 
 export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -134,5 +142,20 @@ export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): LocalConf
       .map((o) => o.trim())
       .filter(Boolean),
     catalogDir: parsed.STAGEHOOKS_CATALOG_DIR ? resolve(parsed.STAGEHOOKS_CATALOG_DIR) : BUNDLED_CATALOG_DIR,
+    media: mediaConfig(parsed.STAGEHOOKS_MEDIA_DIRS, parsed.STAGEHOOKS_MEDIA_OUT, home),
   };
+}
+
+function mediaConfig(dirs: string, out: string | undefined, home: string): LocalConfig['media'] {
+  const folders = dirs
+    .split(':')
+    .map((dir) => dir.trim())
+    .filter(Boolean)
+    .map((dir) => resolve(dir));
+  if (folders.length === 0) return null;
+  if (folders.includes('/'))
+    throw new ValidationError('environment', [
+      { path: 'STAGEHOOKS_MEDIA_DIRS', message: 'must not include / (scripts would read the whole host)' },
+    ]);
+  return { dirs: folders, outputRoot: resolve(out ?? resolve(home, 'media-out')) };
 }

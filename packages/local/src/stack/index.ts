@@ -233,6 +233,7 @@ export async function startLocalStack(
       launcher: scriptLauncher,
       limits: config.scriptLimits,
       ...scriptUsers.options,
+      ...(config.media === null ? {} : { media: config.media }),
     });
     const engineLogs = checks.engineLogs?.(logs) ?? logs;
     const tasks = new StageTasks({ registry, logs: engineLogs, reviews, claims, webhooks, scripts, events });

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { chmod, mkdir, realpath } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { HookRunResult } from '../../domain';
@@ -124,6 +125,17 @@ export interface ProcessScriptRunnerOptions {
   clearUsers?: boolean;
   /** What starts the processes (default: this process, `inProcessLauncher`). */
   launcher?: ProcessLauncher;
+  /**
+   * Media for scripts that read and write a studio's files (the catalog's ffmpeg hooks). Unset, a
+   * script sees no host folder and gets no output folder.
+   * - `dirs`: host folders a script may read (bound read-only, at the same paths, in the sandbox), so
+   *   the stage's `segmentPath` can point into one; named to the script in STAGEHOOKS_MEDIA_DIRS
+   *   (`:`-separated).
+   * - `outputRoot`: under it each job gets `<outputRoot>/<jobId>`, the one host folder a script may
+   *   write (bound read-write, at the same path, so a path a hook hands on is valid outside), named in
+   *   STAGEHOOKS_OUTPUT_DIR. What scripts write there is kept: the pipeline reads it and clears it.
+   */
+  media?: { dirs?: readonly string[]; outputRoot: string };
 }
 
 type ScriptRunnerSettings = {
@@ -138,6 +150,7 @@ type ScriptRunnerSettings = {
   runAsUsers: number;
   clearUsers: boolean;
   launcher: ProcessLauncher;
+  media: { dirs: string[]; outputRoot: string } | null;
 };
 
 /** The one place defaults are applied. */
@@ -174,7 +187,33 @@ function scriptRunnerSettings(options: ProcessScriptRunnerOptions): ScriptRunner
     ),
     clearUsers: options.clearUsers ?? false,
     launcher: options.launcher ?? inProcessLauncher,
+    media:
+      options.media === undefined
+        ? null
+        : {
+            dirs: (options.media.dirs ?? []).map((dir) => resolve(dir)),
+            outputRoot: resolve(options.media.outputRoot),
+          },
   };
+}
+
+/** A job id as a folder name: itself when it is a plain name, else a digest of it (never `..` or a `/`). */
+function jobFolderName(jobId: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(jobId)
+    ? jobId
+    : `job-${createHash('sha256').update(jobId).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * `<outputRoot>/<job>`, made if missing. Scripts of one job may run as different users, so under
+ * `runAs` it is writable by all of them and sticky (like /tmp: none removes another's files); in the
+ * sandbox only this job's scripts are shown it.
+ */
+async function jobOutputDir(outputRoot: string, jobId: string, user: ScriptUser | null): Promise<string> {
+  const dir = join(outputRoot, jobFolderName(jobId));
+  await mkdir(dir, { recursive: true });
+  if (user !== null) await chmod(dir, 0o1777);
+  return dir;
 }
 
 /** An interpreter ready to run: its absolute path and the host folders it needs besides the system ones. */
@@ -285,8 +324,15 @@ export class ProcessScriptRunner implements ScriptRunner {
         // The sandbox has its own writable /tmp.
         { user, reacher, home: !sandboxed },
       );
+      const media =
+        this.settings.media === null
+          ? null
+          : {
+              dirs: this.settings.media.dirs,
+              outputDir: await jobOutputDir(this.settings.media.outputRoot, input.jobId, user),
+            };
       const finished = await this.settings.launcher.run(
-        this.launch(hook, input, interpreter, folder, scriptFile, user),
+        this.launch(hook, input, interpreter, folder, scriptFile, user, media),
       );
       return finish(runOutcomeOf(finished, hook.config.timeoutSeconds, sandboxed));
     } catch (error) {
@@ -399,6 +445,7 @@ export class ProcessScriptRunner implements ScriptRunner {
     folder: WorkFolder,
     scriptFile: string,
     user: ScriptUser | null,
+    media: ScriptMedia | null,
   ): ProcessLaunch {
     const { prlimitPath } = this.sandbox;
     const { memoryMiB, cpuSeconds, processes, diskMiB } = this.settings.limits;
@@ -433,7 +480,7 @@ export class ProcessScriptRunner implements ScriptRunner {
       return {
         command: command!,
         args: commandArgs,
-        env: scriptEnvironment(hook, input, { home, inputFile: stdinFile }),
+        env: scriptEnvironment(hook, input, { home, inputFile: stdinFile }, media),
         cwd: home,
         stdinFile,
         timeoutMs,
@@ -442,10 +489,15 @@ export class ProcessScriptRunner implements ScriptRunner {
         runFolder: folder.dir,
       };
     }
-    const env = scriptEnvironment(hook, input, {
-      home: SANDBOX_TMP_DIR,
-      inputFile: `${SANDBOX_WORK_DIR}/${INPUT_FILE}`,
-    });
+    const env = scriptEnvironment(
+      hook,
+      input,
+      {
+        home: SANDBOX_TMP_DIR,
+        inputFile: `${SANDBOX_WORK_DIR}/${INPUT_FILE}`,
+      },
+      media,
+    );
     // bwrap stays root to set the sandbox up; setpriv makes the script its user (see `runAs`).
     const asUser = (command: string[]) =>
       user === null || this.setprivPath === null
@@ -466,7 +518,7 @@ export class ProcessScriptRunner implements ScriptRunner {
         '--args',
         '3',
         ...this.bubblewrapArgs,
-        ...bubblewrapRunArgs(folder.dir, interpreter.roots),
+        ...bubblewrapRunArgs(folder.dir, interpreter.roots, media ?? undefined),
         '--',
         ...asUser(limited([interpreter.executable, `${SANDBOX_WORK_DIR}/${scriptFile}`, ...args])),
       ],
@@ -533,6 +585,7 @@ function scriptEnvironment(
   hook: ScriptHook,
   input: HookInput,
   paths: { home: string; inputFile: string },
+  media: ScriptMedia | null,
 ): Record<string, string> {
   return {
     PATH: SCRIPT_PATH,
@@ -544,8 +597,14 @@ function scriptEnvironment(
     STAGEHOOKS_HOOK_POINT: input.hookPoint,
     STAGEHOOKS_JOB_ID: input.jobId,
     STAGEHOOKS_INPUT_FILE: paths.inputFile,
+    ...(media === null
+      ? {}
+      : { STAGEHOOKS_OUTPUT_DIR: media.outputDir, STAGEHOOKS_MEDIA_DIRS: media.dirs.join(':') }),
   };
 }
+
+/** The media folders one run sees: the studio's, to read, and its job's output folder, to write. */
+type ScriptMedia = { dirs: readonly string[]; outputDir: string };
 
 /** NUL cannot be passed to a process, and in `bwrap --args` it would split one value into several arguments. */
 function rejectNulCharacters(hook: ScriptHook): void {

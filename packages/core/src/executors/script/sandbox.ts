@@ -174,10 +174,14 @@ export function bubblewrapBaseArgs(identity: SandboxIdentity, { tmpBytes }: Sand
  * read-only last (the folders above the roots are made in it). The folders above a root are made
  * 0755: bwrap would copy the host's modes, and a root under /root would stay out of the script's reach.
  */
-export function bubblewrapRunArgs(workDir: string, readOnlyRoots: readonly string[]): string[] {
+export function bubblewrapRunArgs(
+  workDir: string,
+  readOnlyRoots: readonly string[],
+  media?: { dirs: readonly string[]; outputDir: string },
+): string[] {
   const args = ['--ro-bind', workDir, SANDBOX_WORK_DIR];
   const made = new Set<string>();
-  for (const root of readOnlyRoots) {
+  const bind = (root: string, how: '--ro-bind' | '--bind') => {
     for (const folder of foldersAbove(root)) {
       // System folders are bound already, /tmp is the tmpfs.
       if (made.has(folder) || folder === SANDBOX_TMP_DIR || SYSTEM_DIRS.some((dir) => isWithin(folder, dir)))
@@ -185,8 +189,12 @@ export function bubblewrapRunArgs(workDir: string, readOnlyRoots: readonly strin
       made.add(folder);
       args.push('--perms', '0755', '--dir', folder);
     }
-    args.push('--ro-bind', root, root);
-  }
+    args.push(how, root, root);
+  };
+  for (const root of readOnlyRoots) bind(root, '--ro-bind');
+  // Media read-only first, then the job's output folder over them: it may lie inside one.
+  for (const dir of media?.dirs ?? []) bind(dir, '--ro-bind');
+  if (media !== undefined) bind(media.outputDir, '--bind');
   args.push('--chdir', SANDBOX_TMP_DIR, '--remount-ro', '/');
   return args;
 }
