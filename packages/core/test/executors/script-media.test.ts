@@ -75,6 +75,26 @@ describe.each([
   });
 });
 
+describe('the sandbox, as another user', () => {
+  it('reaches the system pieces of /etc: shared libraries behind /etc/alternatives (ffprobe) and CA certificates', async () => {
+    // Arrange
+    const runner = new ProcessScriptRunner({ sandbox: 'bubblewrap', runAs: nobody });
+    const hook = pythonHook({
+      script: [
+        'import json, os, subprocess',
+        'done = subprocess.run(["ffprobe", "-version"], capture_output=True, text=True)',
+        'print(json.dumps({"ffprobe": done.returncode, "certs": os.access("/etc/ssl/certs", os.R_OK | os.X_OK)}))',
+      ].join('\n'),
+    });
+
+    // Act
+    const result = await runner.run(hook, hookInput);
+
+    // Assess
+    expect(reported(result)).toEqual({ ffprobe: 0, certs: true });
+  });
+});
+
 describe('the job output folder', () => {
   it('is named by a digest for a job id that is not a plain name, never outside the output root', async () => {
     // Arrange

@@ -160,6 +160,9 @@ export function bubblewrapBaseArgs(identity: SandboxIdentity, { tmpBytes }: Sand
     if (stats.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
     else if (stats.isDirectory()) args.push('--ro-bind', dir, dir);
   }
+  // bwrap would make /etc for them 0700 as root: a script run as another user could not reach them
+  // (no shared libraries behind /etc/alternatives symlinks, no CA certificates).
+  args.push('--perms', '0755', '--dir', '/etc');
   for (const file of SYSTEM_FILES) args.push('--ro-bind-try', file, file);
   const size = String(tmpBytes);
   args.push('--proc', '/proc', '--dev', '/dev');
