@@ -9,27 +9,18 @@ import {
 } from '@stagehooks/core/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hookInput as baseHookInput } from '../executors/webhook-fixtures';
 
 /** A hook input as a stage builds it; metadata from text, so `__proto__` in it is an own key. */
 function hookInput(overrides: Partial<HookInput> = {}): HookInput {
-  return {
-    invocationId: '01JINVOCATION000000000000A',
-    hookPoint: 'post_segment',
-    jobId: 'job-42',
-    projectId: 'p1',
-    sceneTypeId: 'st-dance',
-    segmentPath: 's3://bucket/job-42/seg-3.mp4',
+  return baseHookInput({
     metadata: JSON.parse(
       '{"resolution":"4k","fps":24,"hdr":false,"files":["a.mp4","b.mp4"],"probe":{"codec":"h264"},"gone":null}',
     ),
-    sceneContext: { mood: 'bright' },
     hook: { id: '01JWEBHOOK0000000000000000', name: 'chat-notify', revision: 3 },
-    attempt: 1,
-    test: false,
-    verdict: 'passed',
     outputs: { 'media-probe': { duration: 12.5 }, lint_check: { ok: true } },
     ...overrides,
-  };
+  });
 }
 
 /** `value` with every string emptied: what a template's rendering must keep. */
