@@ -947,3 +947,53 @@ describe('bad requests', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('the hook catalog', () => {
+  const installBody = (fields: Record<string, unknown> = {}) => ({
+    scopeType: 'project',
+    scopeId: 'p-api-catalog',
+    hookPoint: 'post_segment',
+    ...fields,
+  });
+
+  it('lists the entries and shows one with its README, to any role', async () => {
+    // Act
+    const list = await api('GET', '/catalog', { token: VIEWER });
+    const one = await api('GET', '/catalog/media-probe', { token: VIEWER });
+    const missing = await api('GET', '/catalog/no-such-entry', { token: VIEWER });
+
+    // Assess
+    expect(list.status).toBe(200);
+    const ids = (list.body.items as Array<{ id: string }>).map((item) => item.id);
+    expect(ids).toEqual(expect.arrayContaining(['media-probe', 'color-grade', 'watermark', 'chat-notify']));
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: 'media-probe', type: 'python' });
+    expect(one.body.readme).toContain('# ');
+    expect(missing.status).toBe(404);
+  });
+
+  it('installs only where the caller may write: not as a viewer, not at studio scope as an editor', async () => {
+    // Act
+    const viewer = await api('POST', '/catalog/media-probe/install', { token: VIEWER, body: installBody() });
+    const editorAtStudio = await api('POST', '/catalog/media-probe/install', {
+      token: EDITOR,
+      body: installBody({ scopeType: 'studio', scopeId: null }),
+    });
+    const editorAtProject = await api('POST', '/catalog/media-probe/install', {
+      token: EDITOR,
+      body: installBody({ name: 'probe-by-editor' }),
+    });
+
+    // Assess
+    expect(viewer.status).toBe(403);
+    expect(editorAtStudio.status).toBe(403);
+    expect(editorAtProject.status, editorAtProject.text).toBe(201);
+    expect(editorAtProject.body).toMatchObject({
+      name: 'probe-by-editor',
+      type: 'python',
+      catalog: { id: 'media-probe', version: '1.0.0', updateAvailable: false },
+    });
+    const read = await api('GET', `/hooks/${editorAtProject.body.id}`);
+    expect(read.body.catalog).toEqual({ id: 'media-probe', version: '1.0.0', updateAvailable: false });
+  });
+});
