@@ -98,6 +98,13 @@ export class Catalog {
    */
   install(id: string, request: CatalogInstall): CatalogHook {
     const entry = this.entry(id);
+    if (!entry.hookPoints.includes(request.hookPoint))
+      throw new ValidationError(`install of ${entry.id}`, [
+        {
+          path: 'hookPoint',
+          message: `must be one of the entry's hook points: ${entry.hookPoints.join(', ')}`,
+        },
+      ]);
     const params = this.checkedParams(entry, request.params);
     const candidate = {
       name: request.name ?? entry.id,

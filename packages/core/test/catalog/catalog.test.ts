@@ -103,7 +103,7 @@ describe('the catalog', () => {
   it('installs a webhook entry with the URL and body template its parameters choose', () => {
     const { create } = catalog.install(
       'notify',
-      at({ url: 'https://hooks.example.com/a', service: 'discord' }),
+      at({ url: 'https://hooks.example.com/a', service: 'discord' }, { hookPoint: 'post_delivery' }),
     );
     expect(create).toMatchObject({
       type: 'webhook',
@@ -123,11 +123,17 @@ describe('the catalog', () => {
   });
 
   it('names a required parameter and a URL the hook would refuse as parameters', () => {
-    expect(issuesOf(() => catalog.install('notify', at({})))).toEqual([
+    expect(issuesOf(() => catalog.install('notify', at({}, { hookPoint: 'post_delivery' })))).toEqual([
       { path: 'params.url', message: 'is required' },
     ]);
-    expect(issuesOf(() => catalog.install('notify', at({ url: 'ftp://x' })))).toEqual([
-      { path: 'params.url', message: 'must be an http or https URL' },
+    expect(
+      issuesOf(() => catalog.install('notify', at({ url: 'ftp://x' }, { hookPoint: 'post_delivery' }))),
+    ).toEqual([{ path: 'params.url', message: 'must be an http or https URL' }]);
+  });
+
+  it('refuses a hook point the entry does not run at, naming hookPoint and the ones it does', () => {
+    expect(issuesOf(() => catalog.install('grade', at({}, { hookPoint: 'post_delivery' })))).toEqual([
+      { path: 'hookPoint', message: "must be one of the entry's hook points: post_segment" },
     ]);
   });
 
