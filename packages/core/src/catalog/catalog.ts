@@ -1,5 +1,4 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { z } from 'zod';
 import {
   type CatalogRef,
@@ -12,6 +11,7 @@ import {
   HookName,
   HookPoint,
   JsonObject,
+  newStrictAjv,
   ScopeId,
   ScopeType,
 } from '../domain';
@@ -181,21 +181,8 @@ function itemOf(entry: CatalogEntry): CatalogItem {
   return { id, version, title, description, type, hookPoints, params, defaults };
 }
 
-/** Strict, with defaults filled in and every error reported; no `$ref` is ever fetched. */
-function newParamsAjv() {
-  const ajv = new Ajv2020({
-    strict: true,
-    strictTypes: false,
-    strictTuples: false,
-    allowUnionTypes: true,
-    allErrors: true,
-    useDefaults: true,
-    logger: false,
-  });
-  addFormats(ajv);
-  return ajv;
-}
-const paramsAjv = newParamsAjv();
+/** Every error reported, and the schema's defaults filled in. */
+const paramsAjv = newStrictAjv({ allErrors: true, useDefaults: true });
 
 /** Throws (naming the entry) when its params are not a schema ajv can compile. */
 export function compileParams(entry: Pick<CatalogEntry, 'id' | 'params'>): ValidateFunction {

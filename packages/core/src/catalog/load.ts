@@ -5,7 +5,7 @@ import { StagehooksError } from '../errors';
 import { Catalog, CatalogInstall } from './catalog';
 import { type CatalogEntry, CatalogEntryFile, CatalogExample } from './entry';
 
-/** Where an example's parameters may name the folder that holds a studio's media (tests and the demo fill it in). */
+/** Where an example's parameters may name the folder that holds a studio's media (the tests fill it in). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder examples hold, not a template
 export const MEDIA_DIR_PLACEHOLDER = '${MEDIA_DIR}';
 

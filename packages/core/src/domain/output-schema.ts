@@ -2,15 +2,17 @@
  * A hook's `outputSchema`: JSON Schema 2020-12 for the `data` it returns, checked with ajv when the hook
  * is saved (a schema ajv cannot compile is refused, naming why) and applied to every result.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { FieldIssue } from '../errors';
 
 /**
- * Strict, so a misspelt keyword is refused when the schema is saved instead of checking nothing; union
- * types allowed (`["string", "null"]`). No `$ref` is ever fetched: ajv resolves only the schema's own.
+ * The product's JSON Schema 2020-12 validator, with formats. Strict, so a misspelt keyword is refused
+ * when the schema is saved instead of checking nothing; union types allowed (`["string", "null"]`). No
+ * `$ref` is ever fetched: ajv resolves only the schema's own. `options` adds to these (the catalog's
+ * parameters: every error, defaults filled in).
  */
-function newAjv() {
+export function newStrictAjv(options: Pick<Options, 'allErrors' | 'useDefaults'> = {}): Ajv2020 {
   const ajv = new Ajv2020({
     strict: true,
     strictTypes: false,
@@ -18,10 +20,12 @@ function newAjv() {
     allowUnionTypes: true,
     allErrors: false,
     logger: false,
+    ...options,
   });
   addFormats(ajv);
   return ajv;
 }
+const newAjv = () => newStrictAjv();
 
 let ajv = newAjv();
 /** Compiled validators by schema text; bounded, as each holds generated code. */
