@@ -45,7 +45,7 @@ import type { LocalEventBus } from '@stagehooks/local/event-bus';
 export const FLOW_PATH = '/flow/';
 /** Webhook paths that answer after `DETACHED_DELAY_MS`, as a slow notification would. */
 export const DETACHED_PATH = '/detached/';
-export const DETACHED_DELAY_MS = 100;
+export const DETACHED_DELAY_MS = 50;
 const FLOW_PAD = 'x'.repeat(1000);
 const flowBodies = new Map<string, string>();
 /** `{ data: { hook, pad }, patch: { metadata: { <hook>: true } } }`: 1 KiB of data, a one-key patch. */

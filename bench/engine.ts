@@ -75,8 +75,16 @@ const LATENCY = {
   webhook: { block: 10, cycles: 40, capSeconds: 100 },
   shell: { block: 8, cycles: 16, capSeconds: 50 },
   python: { block: 4, cycles: 3, capSeconds: 30 },
-  flow: { block: 10, cycles: 30, capSeconds: 90 },
+  // Stages of the data-flow section are spaced (FLOW_SPACING_MS), so they need no pause between blocks.
+  flow: { block: 5, cycles: 30, capSeconds: 90, pauseMs: 0 },
 } as const;
+/**
+ * Data flow: each stage is sent this long after the verdict of the one before, whatever that one left to
+ * do (a detached hook's run and report). So every variant's stage starts from the same idle time: on this
+ * machine a stage after 100 ms of idle is 1 to 2 ms slower than one right after another, and a detached
+ * variant whose stages each wait for their slow detached hook would pay that as if the hook cost it.
+ */
+const FLOW_SPACING_MS = 100;
 /** Pause after each block: the engine's leftover work (end of execution, batched history write) ends. */
 const BLOCK_PAUSE_MS = 250;
 const SPAWNS = { true: 150, bash: 150, python: 40 };
@@ -317,7 +325,7 @@ interface SectionResult {
 async function latencySection(
   label: string,
   variants: Variant[],
-  plan: { block: number; cycles: number; capSeconds: number },
+  plan: { block: number; cycles: number; capSeconds: number; pauseMs?: number },
   settle: () => Promise<void>,
 ): Promise<SectionResult> {
   const results = new Map<string, VariantResult>(
@@ -351,7 +359,7 @@ async function latencySection(
       }
       clearInterval(ticker);
       await settle();
-      await sleep(BLOCK_PAUSE_MS);
+      await sleep(plan.pauseMs ?? BLOCK_PAUSE_MS);
     }
     if (!warmup) cycles++;
   }
@@ -559,6 +567,7 @@ export async function benchEngine(): Promise<boolean> {
           detached,
           settle: true,
         });
+        await sleep(Math.max(0, verdictAt + FLOW_SPACING_MS - performance.now()));
         const span = receiver.spanOf(jobId);
         if (span) edges.get(name)?.push({ head: span.firstStart - start, tail: verdictAt - span.lastEnd });
         return stageSample(
@@ -882,7 +891,8 @@ export async function benchEngine(): Promise<boolean> {
         '         to the verdict; plain = each answers an empty 200',
         `  detached = plain x5 and a detached webhook after them that answers in ${DETACHED_DELAY_MS} ms; timed to the verdict only`,
         "  overhead / hook = (stage end to end - the receiver's own time) / 5, p50",
-        '  each stage starts once the one before has ended (its detached hook and its execution too)',
+        `  each stage starts once the one before has ended (its detached hook and its execution too), and ${FLOW_SPACING_MS} ms`,
+        '  after its verdict, so every variant starts its stages from the same idle time',
       ].join('\n'),
     );
     console.table(
